@@ -1,0 +1,51 @@
+// The hypervisor seen from the sandbox: a small, capability-driven interface.
+// QEMU is one implementation; the sandbox never branches on which one it has.
+
+/** What a hypervisor can do, as data, so callers decide without `if (qemu)`. */
+export interface HypervisorCapabilities {
+  readonly cpuHotplug: boolean;
+  readonly cpuHotUnplug: boolean;
+  readonly memoryHotplug: boolean;
+  /** False where removing memory risks the VM (QEMU 7.2 after a CPU unplug). */
+  readonly memoryHotUnplug: boolean;
+  readonly sharedFs: 'virtio-fs' | 'none';
+  readonly agentChannel: AgentChannelKind;
+}
+
+export type AgentChannelKind = 'vsock' | 'hybrid-vsock' | 'serial';
+
+export interface VmResources {
+  readonly vcpus: number;
+  readonly memoryMiB: number;
+}
+
+export interface ResizeResult {
+  /** The size reached; may be below the target where a limit was hit. */
+  readonly current: number;
+  /** Why the target was not reached, for logs and the management endpoint. */
+  readonly limitedBy?: string;
+}
+
+export interface VmExit {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  /** Last lines of the hypervisor's stderr, for error messages. */
+  readonly stderr: string;
+}
+
+export interface Hypervisor {
+  readonly capabilities: HypervisorCapabilities;
+  /** Process id of the VM (what containerd is told as the task pid, as Kata does). */
+  readonly pid: number | undefined;
+  /** Where the agent listens, e.g. `serial:///run/vc/vm/<id>/kata.sock`. */
+  readonly agentUrl: string;
+  /** Settles when the VM has gone, whoever stopped it. */
+  readonly exited: Promise<VmExit>;
+  /** Boots the VM; resolves once the hypervisor is controllable. */
+  start(signal?: AbortSignal): Promise<void>;
+  /** Graceful, then forced; always reaps every helper process and removes sockets. */
+  stop(): Promise<void>;
+  resources(): VmResources;
+  resizeVcpus(target: number): Promise<ResizeResult>;
+  resizeMemory(targetMiB: number): Promise<ResizeResult>;
+}

@@ -1,0 +1,122 @@
+// Pure translation of a launch spec into QEMU's argv and the guest kernel command line.
+// Everything the VM looks like is decided here, so it can be tested without QEMU.
+
+export interface QemuLaunchSpec {
+  readonly qemuPath: string;
+  readonly name: string;
+  readonly machineType: string;
+  readonly accel: 'kvm' | 'tcg';
+  /** Extra machine options from `machine_accelerators`, e.g. "kernel_irqchip=on". */
+  readonly machineAccelerators?: string;
+  readonly cpuFeatures?: string;
+  readonly vcpus: number;
+  readonly maxVcpus: number;
+  readonly memoryMiB: number;
+  readonly memorySlots: number;
+  readonly maxMemoryMiB: number;
+  readonly kernel: string;
+  readonly initrd?: string;
+  /** Read-only root image on virtio-blk (the guest's /dev/vda). */
+  readonly image?: string;
+  readonly kernelParams: readonly string[];
+  readonly sharedFs?: { readonly socketPath: string; readonly tag: string; readonly queueSize: number };
+  readonly agent:
+    | { readonly kind: 'serial'; readonly socketPath: string }
+    | { readonly kind: 'vsock'; readonly cid: number; readonly vhostFd?: number };
+  readonly qmpSocket: string;
+  /** The guest's serial console is written here (ttyS0). */
+  readonly consoleLog: string;
+  readonly pidFile: string;
+}
+
+/** Name of the virtio-serial port the guest agent looks for (Kata's). */
+export const AGENT_SERIAL_PORT = 'agent.channel.0';
+
+/** Kata's x86_64 defaults, then ours; later parameters win in the kernel. */
+const BASE_KERNEL_PARAMS = [
+  'tsc=reliable',
+  'no_timer_check',
+  'rcupdate.rcu_expedited=1',
+  'i8042.direct=1',
+  'i8042.dumbkbd=1',
+  'i8042.nopnp=1',
+  'i8042.noaux=1',
+  'noreplace-smp',
+  'reboot=k',
+  'cryptomgr.notests',
+  'net.ifnames=0',
+  'pci=lastbus=0',
+];
+
+export interface KernelParamsInput {
+  readonly debug: boolean;
+  readonly maxVcpus: number;
+  readonly rootImage: boolean;
+  /** Host TSC rate; under TCG it spares the guest a slow calibration. */
+  readonly tscKhz?: number;
+  /** Configured `kernel_params` and annotation overrides, appended last. */
+  readonly extra: readonly string[];
+}
+
+export function guestKernelParams(input: KernelParamsInput): string[] {
+  return [
+    ...BASE_KERNEL_PARAMS,
+    ...(input.tscKhz ? [`tsc_early_khz=${input.tscKhz}`] : []),
+    ...(input.rootImage ? ['root=/dev/vda', 'rootflags=errors=remount-ro', 'ro', 'rootfstype=ext4'] : []),
+    'console=ttyS0',
+    ...(input.debug ? ['debug', 'agent.log=debug'] : ['quiet']),
+    'panic=1',
+    `nr_cpus=${input.maxVcpus}`,
+    ...input.extra,
+  ];
+}
+
+export function qemuArgs(spec: QemuLaunchSpec): string[] {
+  const machine = [spec.machineType, `accel=${spec.accel}`, ...(spec.machineAccelerators ? [spec.machineAccelerators] : [])];
+  // TCG cannot pass the host CPU through; "max" gives the guest every emulated feature
+  // and makes node in the guest about twice as fast as the default model.
+  const cpuModel = spec.accel === 'kvm' ? 'host' : 'max';
+  const args = [
+    '-name', `sandbox-${spec.name}`,
+    '-machine', machine.join(','),
+    '-cpu', spec.cpuFeatures ? `${cpuModel},${spec.cpuFeatures}` : cpuModel,
+    '-smp', `${spec.vcpus},cores=1,threads=1,sockets=${spec.maxVcpus},maxcpus=${spec.maxVcpus}`,
+    '-m', `${spec.memoryMiB}M,slots=${spec.memorySlots},maxmem=${spec.maxMemoryMiB}M`,
+    '-qmp', `unix:${spec.qmpSocket},server=on,wait=off`,
+    '-pidfile', spec.pidFile,
+    '-nodefaults', '-no-user-config', '-nographic', '-no-reboot',
+    '-chardev', `file,id=console,path=${spec.consoleLog}`,
+    '-serial', 'chardev:console',
+    '-kernel', spec.kernel,
+  ];
+  if (spec.initrd) args.push('-initrd', spec.initrd);
+  if (spec.image) {
+    args.push(
+      '-drive', `file=${spec.image},if=none,id=image0,format=raw,readonly=on`,
+      '-device', 'virtio-blk-pci,drive=image0,id=image-device0',
+    );
+  }
+  args.push('-append', spec.kernelParams.join(' '));
+  if (spec.sharedFs) {
+    // vhost-user needs guest RAM that virtiofsd can map: boot RAM is a shared memfd,
+    // and hot-added DIMMs must be too (see the QEMU driver).
+    args.push(
+      '-object', `memory-backend-memfd,id=ram0,size=${spec.memoryMiB}M,share=on`,
+      '-numa', 'node,memdev=ram0',
+      '-chardev', `socket,id=char-fs0,path=${spec.sharedFs.socketPath}`,
+      '-device', `vhost-user-fs-pci,chardev=char-fs0,tag=${spec.sharedFs.tag},queue-size=${spec.sharedFs.queueSize}`,
+    );
+  }
+  if (spec.agent.kind === 'serial') {
+    args.push(
+      '-device', 'virtio-serial-pci,id=serial0',
+      '-chardev', `socket,id=char-agent,path=${spec.agent.socketPath},server=on,wait=off`,
+      '-device', `virtserialport,bus=serial0.0,chardev=char-agent,name=${AGENT_SERIAL_PORT}`,
+    );
+  } else {
+    const fd = spec.agent.vhostFd !== undefined ? `,vhostfd=${spec.agent.vhostFd}` : '';
+    args.push('-device', `vhost-vsock-pci,id=vsock0,guest-cid=${spec.agent.cid}${fd}`);
+  }
+  args.push('-device', 'virtio-rng-pci,id=rng0');
+  return args;
+}

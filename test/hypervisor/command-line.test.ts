@@ -1,0 +1,100 @@
+import { describe, it, expect } from 'vitest';
+import { qemuArgs, guestKernelParams, type QemuLaunchSpec } from '../../src/hypervisor/qemu/command-line.js';
+
+const spec: QemuLaunchSpec = {
+  qemuPath: '/usr/bin/qemu-system-x86_64',
+  name: 'sb1',
+  machineType: 'q35',
+  accel: 'tcg',
+  vcpus: 1,
+  maxVcpus: 4,
+  memoryMiB: 512,
+  memorySlots: 10,
+  maxMemoryMiB: 8192,
+  kernel: '/k/vmlinux',
+  initrd: '/k/initrd.img',
+  image: '/k/root.img',
+  kernelParams: ['console=ttyS0', 'quiet'],
+  sharedFs: { socketPath: '/run/vm/fs.sock', tag: 'kataShared', queueSize: 1024 },
+  agent: { kind: 'serial', socketPath: '/run/vm/kata.sock' },
+  qmpSocket: '/run/vm/qmp.sock',
+  consoleLog: '/run/vm/console.log',
+  pidFile: '/run/vm/pid',
+};
+
+/** The value following each occurrence of `flag`. */
+const values = (args: string[], flag: string): string[] => args.flatMap((a, i) => (a === flag ? [args[i + 1]!] : []));
+
+describe('qemuArgs', () => {
+  it('sizes the VM for hotplug: smp with maxcpus, memory with slots and maxmem', () => {
+    const args = qemuArgs(spec);
+    expect(values(args, '-smp')).toEqual(['1,cores=1,threads=1,sockets=4,maxcpus=4']);
+    expect(values(args, '-m')).toEqual(['512M,slots=10,maxmem=8192M']);
+    expect(values(args, '-machine')).toEqual(['q35,accel=tcg']);
+    expect(values(args, '-cpu')).toEqual(['max']);
+  });
+
+  it('uses the host CPU model under KVM and appends cpu features and machine accelerators', () => {
+    const args = qemuArgs({ ...spec, accel: 'kvm', cpuFeatures: 'pmu=off', machineAccelerators: 'kernel_irqchip=on' });
+    expect(values(args, '-cpu')).toEqual(['host,pmu=off']);
+    expect(values(args, '-machine')).toEqual(['q35,accel=kvm,kernel_irqchip=on']);
+  });
+
+  it('boots kernel, initrd and a read-only root image on virtio-blk', () => {
+    const args = qemuArgs(spec);
+    expect(values(args, '-kernel')).toEqual(['/k/vmlinux']);
+    expect(values(args, '-initrd')).toEqual(['/k/initrd.img']);
+    expect(values(args, '-drive')).toEqual(['file=/k/root.img,if=none,id=image0,format=raw,readonly=on']);
+    expect(values(args, '-append')).toEqual(['console=ttyS0 quiet']);
+    const noImage = qemuArgs({ ...spec, image: undefined, initrd: undefined });
+    expect(noImage).not.toContain('-drive');
+    expect(noImage).not.toContain('-initrd');
+  });
+
+  it('shares memory as a memfd and adds vhost-user-fs for virtio-fs', () => {
+    const args = qemuArgs(spec);
+    expect(values(args, '-object')).toEqual(['memory-backend-memfd,id=ram0,size=512M,share=on']);
+    expect(values(args, '-numa')).toEqual(['node,memdev=ram0']);
+    expect(values(args, '-device')).toContain('vhost-user-fs-pci,chardev=char-fs0,tag=kataShared,queue-size=1024');
+    const noFs = qemuArgs({ ...spec, sharedFs: undefined });
+    expect(noFs).not.toContain('-numa');
+    expect(noFs.join(' ')).not.toContain('vhost-user-fs');
+  });
+
+  it('carries the agent over virtio-serial or vhost-vsock', () => {
+    const serial = qemuArgs(spec);
+    expect(values(serial, '-chardev')).toContain('socket,id=char-agent,path=/run/vm/kata.sock,server=on,wait=off');
+    expect(values(serial, '-device')).toContain('virtserialport,bus=serial0.0,chardev=char-agent,name=agent.channel.0');
+    const vsock = qemuArgs({ ...spec, agent: { kind: 'vsock', cid: 7, vhostFd: 3 } });
+    expect(values(vsock, '-device')).toContain('vhost-vsock-pci,id=vsock0,guest-cid=7,vhostfd=3');
+    expect(vsock.join(' ')).not.toContain('virtserialport');
+  });
+
+  it('controls QEMU over QMP and writes its pid and console where told', () => {
+    const args = qemuArgs(spec);
+    expect(values(args, '-qmp')).toEqual(['unix:/run/vm/qmp.sock,server=on,wait=off']);
+    expect(values(args, '-pidfile')).toEqual(['/run/vm/pid']);
+    expect(values(args, '-chardev')).toContain('file,id=console,path=/run/vm/console.log');
+    expect(args).toContain('-nodefaults');
+  });
+});
+
+describe('guestKernelParams', () => {
+  it('orders Kata defaults, root, console, limits, then configured params last', () => {
+    const p = guestKernelParams({ debug: false, maxVcpus: 4, rootImage: true, tscKhz: 2500000, extra: ['foo=1', 'tsc=unstable'] });
+    expect(p).toContain('tsc_early_khz=2500000');
+    expect(p).toContain('root=/dev/vda');
+    expect(p).toContain('nr_cpus=4');
+    expect(p).toContain('quiet');
+    expect(p.slice(-2)).toEqual(['foo=1', 'tsc=unstable']);
+    expect(p.indexOf('tsc=reliable')).toBeLessThan(p.indexOf('tsc=unstable'));
+  });
+
+  it('adds debug output and drops root params without an image', () => {
+    const p = guestKernelParams({ debug: true, maxVcpus: 2, rootImage: false, extra: [] });
+    expect(p).toContain('debug');
+    expect(p).not.toContain('quiet');
+    expect(p.some((x) => x.startsWith('root='))).toBe(false);
+    expect(p.some((x) => x.startsWith('tsc_early_khz'))).toBe(false);
+  });
+});
