@@ -1,0 +1,69 @@
+// Memory hotplug over QMP: one DIMM (one slot) per growth step. Memory never shrinks
+// (QEMU 7.2 can crash unplugging a DIMM after a CPU unplug).
+import { Code, RpcError } from '../../ttrpc/status.js';
+import type { ResizeResult } from '../hypervisor.js';
+import type { QmpClient } from './qmp-client.js';
+
+export interface MemoryHotplugLimits {
+  readonly bootMiB: number;
+  readonly maxMiB: number;
+  readonly slots: number;
+  /** virtio-fs needs every byte of guest RAM shareable with virtiofsd. */
+  readonly shared: boolean;
+}
+
+export class MemoryHotplug {
+  private addedMiB = 0;
+  private used = 0;
+
+  constructor(
+    private readonly qmp: QmpClient,
+    private readonly limits: MemoryHotplugLimits,
+  ) {}
+
+  get currentMiB(): number {
+    return this.limits.bootMiB + this.addedMiB;
+  }
+
+  get slotsUsed(): number {
+    return this.used;
+  }
+
+  async resize(targetMiB: number): Promise<ResizeResult> {
+    if (!Number.isInteger(targetMiB) || targetMiB < 0) {
+      throw new RpcError(Code.INVALID_ARGUMENT, `memory: target ${targetMiB} MiB must be a non-negative integer`);
+    }
+    if (targetMiB <= this.currentMiB) {
+      return targetMiB < this.currentMiB
+        ? { current: this.currentMiB, limitedBy: 'memory is never hot-removed' }
+        : { current: this.currentMiB };
+    }
+    if (this.used >= this.limits.slots) {
+      return { current: this.currentMiB, limitedBy: `all ${this.limits.slots} memory slots are used (memory_slots)` };
+    }
+    const room = this.limits.maxMiB - this.currentMiB;
+    const step = Math.min(targetMiB - this.currentMiB, room);
+    if (step <= 0) return { current: this.currentMiB, limitedBy: `maxmem ${this.limits.maxMiB} MiB reached` };
+    await this.addDimm(step);
+    return this.currentMiB < targetMiB ? { current: this.currentMiB, limitedBy: `maxmem ${this.limits.maxMiB} MiB reached` } : { current: this.currentMiB };
+  }
+
+  private async addDimm(sizeMiB: number): Promise<void> {
+    const n = this.used + 1;
+    const backend = `mem${n}`;
+    await this.qmp.execute('object-add', {
+      'qom-type': this.limits.shared ? 'memory-backend-memfd' : 'memory-backend-ram',
+      id: backend,
+      size: sizeMiB * 1024 * 1024,
+      ...(this.limits.shared ? { share: true } : {}),
+    });
+    try {
+      await this.qmp.execute('device_add', { driver: 'pc-dimm', id: `dimm${n}`, memdev: backend });
+    } catch (err) {
+      await this.qmp.execute('object-del', { id: backend }).catch(() => undefined);
+      throw err;
+    }
+    this.used = n;
+    this.addedMiB += sizeMiB;
+  }
+}
