@@ -1,0 +1,176 @@
+import { describe, expect, it } from 'vitest';
+import { applyAnnotations, CONFIG_PATH_ANNOTATION, parseConfig, type KataConfig } from '../../src/config/index.js';
+import { Code, RpcError } from '../../src/ttrpc/status.js';
+
+const FILE = '/etc/kata-containers/configuration.toml';
+const HV = 'io.katacontainers.config.hypervisor.';
+
+function config(qemuLines = ''): KataConfig {
+  return parseConfig(`[hypervisor.qemu]\n${qemuLines}\n`, FILE, { cpus: 4, memoryMiB: 8192 });
+}
+
+function refusal(c: KataConfig, annotations: Record<string, string>): RpcError {
+  try {
+    applyAnnotations(c, annotations);
+  } catch (err) {
+    expect(err).toBeInstanceOf(RpcError);
+    expect((err as RpcError).code).toBe(Code.INVALID_ARGUMENT);
+    return err as RpcError;
+  }
+  throw new Error('expected the annotations to be refused');
+}
+
+describe('applyAnnotations: the enable_annotations gate', () => {
+  it('refuses a hypervisor annotation outside enable_annotations, naming it and the allowlist', () => {
+    const err = refusal(config(), { [`${HV}default_memory`]: '4096' });
+    expect(err.message).toBe(
+      `annotation ${HV}default_memory is not enabled: no entry of [hypervisor.qemu] enable_annotations = ` +
+        `["enable_iommu","kernel_params","kernel_verity_params"] in ${FILE} matches "default_memory"`,
+    );
+  });
+
+  it('applies an allowed annotation and returns a new frozen config', () => {
+    const base = config('enable_annotations = ["default_memory"]');
+    const c = applyAnnotations(base, { [`${HV}default_memory`]: '4096' });
+    expect(c.hypervisor.defaultMemoryMiB).toBe(4096);
+    expect(base.hypervisor.defaultMemoryMiB).toBe(2048);
+    expect(Object.isFrozen(c.hypervisor)).toBe(true);
+    expect(c.source).toBe(FILE);
+  });
+
+  it('matches entries as unanchored regexps, as Go regexp.MatchString does', () => {
+    const c = applyAnnotations(config('enable_annotations = ["default_.*"]'), {
+      [`${HV}default_vcpus`]: '2',
+      [`${HV}default_max_vcpus`]: '3',
+    });
+    expect(c.hypervisor.defaultVcpus).toBe(2);
+    expect(c.hypervisor.defaultMaxVcpus).toBe(3);
+    // "memory" appears inside "default_memory": unanchored, so it is enabled.
+    expect(applyAnnotations(config('enable_annotations = ["memory"]'), { [`${HV}default_memory`]: '1024' }).hypervisor
+      .defaultMemoryMiB).toBe(1024);
+  });
+
+  it('checks every hypervisor annotation before applying any, even unsupported ones', () => {
+    const err = refusal(config(), { [`${HV}kernel_params`]: 'quiet', [`${HV}msize_9p`]: '8192' });
+    expect(err.message).toContain(`annotation ${HV}msize_9p is not enabled`);
+  });
+
+  it('appends kernel_params (enabled by default) after the configured ones', () => {
+    const c = applyAnnotations(config('kernel_params = "console=hvc0"'), { [`${HV}kernel_params`]: ' debug  ' });
+    expect(c.hypervisor.kernelParams).toBe('console=hvc0 debug');
+  });
+
+  it('ignores unsupported Kata annotations that pass the gate, with a warning', () => {
+    const c = applyAnnotations(config('enable_annotations = [".*"]'), { [`${HV}msize_9p`]: '8192' });
+    expect(c.warnings).toEqual([`annotation ${HV}msize_9p: not supported by this runtime, ignored`]);
+  });
+
+  it('leaves the config untouched when no Kata annotation is present', () => {
+    const base = config();
+    expect(applyAnnotations(base, { 'io.kubernetes.cri.container-type': 'sandbox', [CONFIG_PATH_ANNOTATION]: '/x' })).toBe(
+      base,
+    );
+  });
+});
+
+describe('applyAnnotations: paths', () => {
+  it('refuses a hypervisor path outside valid_hypervisor_paths', () => {
+    const err = refusal(config('enable_annotations = ["path"]'), { [`${HV}path`]: '/tmp/evil-qemu' });
+    expect(err.message).toBe(
+      `annotation ${HV}path = "/tmp/evil-qemu": not allowed by [hypervisor.qemu] valid_hypervisor_paths = ` +
+        `["/usr/bin/qemu-system-x86_64"] in ${FILE}`,
+    );
+  });
+
+  it('accepts a hypervisor path matching a valid_hypervisor_paths glob', () => {
+    const c = applyAnnotations(
+      config('enable_annotations = ["path"]\nvalid_hypervisor_paths = ["/usr/bin/qemu-system-*"]'),
+      { [`${HV}path`]: '/usr/bin/qemu-system-aarch64' },
+    );
+    expect(c.hypervisor.path).toBe('/usr/bin/qemu-system-aarch64');
+    // "*" does not cross a directory separator.
+    expect(() =>
+      applyAnnotations(config('enable_annotations = ["path"]\nvalid_hypervisor_paths = ["/usr/*"]'), {
+        [`${HV}path`]: '/usr/bin/qemu-system-x86_64',
+      }),
+    ).toThrow(/not allowed/);
+  });
+
+  it('checks virtio_fs_daemon against valid_virtio_fs_daemon_paths', () => {
+    const base = config('enable_annotations = ["virtio_fs_daemon"]');
+    expect(applyAnnotations(base, { [`${HV}virtio_fs_daemon`]: '/usr/libexec/virtiofsd' }).hypervisor.virtioFsDaemon).toBe(
+      '/usr/libexec/virtiofsd',
+    );
+    expect(refusal(base, { [`${HV}virtio_fs_daemon`]: '/tmp/virtiofsd' }).message).toContain(
+      'not allowed by [hypervisor.qemu] valid_virtio_fs_daemon_paths',
+    );
+  });
+
+  it('requires absolute asset paths', () => {
+    expect(refusal(config('enable_annotations = ["kernel"]'), { [`${HV}kernel`]: 'vmlinux' }).message).toBe(
+      `annotation ${HV}kernel = "vmlinux": expected an absolute path`,
+    );
+  });
+});
+
+describe("applyAnnotations: Kata's value checks", () => {
+  const all = config('enable_annotations = [".*"]');
+
+  it.each([
+    ['default_memory', '128', 'at least 256 MiB'],
+    ['default_memory', 'lots', 'a non-negative integer number of MiB'],
+    ['default_vcpus', '5', 'at most the 4 host CPUs'],
+    ['default_vcpus', '-1', 'a positive number of vCPUs'],
+    ['default_max_vcpus', '8', 'at most the 4 host CPUs'],
+    ['enable_iommu', 'yes', 'a boolean ("true" or "false")'],
+    ['shared_fs', 'none', 'one of "virtio-9p", "virtio-fs"'],
+    ['virtio_fs_extra_args', '--foo', 'a JSON array of strings'],
+  ])('refuses %s = %s', (suffix, value, expected) => {
+    expect(refusal(all, { [`${HV}${suffix}`]: value }).message).toBe(
+      `annotation ${HV}${suffix} = ${JSON.stringify(value)}: expected ${expected}`,
+    );
+  });
+
+  it('accepts fractional vCPUs and Go boolean spellings', () => {
+    const c = applyAnnotations(all, { [`${HV}default_vcpus`]: '0.5', [`${HV}enable_iommu`]: 'T' });
+    expect(c.hypervisor.defaultVcpus).toBe(0.5);
+    expect(c.hypervisor.enableIommu).toBe(true);
+  });
+
+  it('refuses combinations that cannot boot', () => {
+    expect(refusal(all, { [`${HV}default_vcpus`]: '3', [`${HV}default_max_vcpus`]: '2' }).message).toBe(
+      'annotations: default_vcpus 3 exceeds default_maxvcpus 2',
+    );
+  });
+});
+
+describe('applyAnnotations: runtime and agent', () => {
+  it('applies runtime and agent annotations without an enable_annotations entry, as Kata does', () => {
+    const c = applyAnnotations(config(), {
+      'io.katacontainers.config.runtime.disable_guest_seccomp': 'false',
+      'io.katacontainers.config.runtime.create_container_timeout': '300',
+      'io.katacontainers.config.agent.kernel_modules': 'e1000e InterruptThrottleRate=3000; i915 enable_ppgtt=0',
+      'io.katacontainers.config.agent.enable_tracing': 'true',
+      'io.katacontainers.enable_vcpus_pinning': 'true',
+    });
+    expect(c.runtime.disableGuestSeccomp).toBe(false);
+    expect(c.runtime.createContainerTimeoutSec).toBe(300);
+    expect(c.runtime.enableVcpusPinning).toBe(true);
+    expect(c.agent.kernelModules).toEqual(['e1000e InterruptThrottleRate=3000', 'i915 enable_ppgtt=0']);
+    expect(c.agent.enableTracing).toBe(true);
+  });
+
+  it('checks runtime values', () => {
+    expect(refusal(config(), { 'io.katacontainers.config.runtime.internetworking_model': 'bridge' }).message).toBe(
+      'annotation io.katacontainers.config.runtime.internetworking_model = "bridge": expected one of "tcfilter", "macvtap", "none"',
+    );
+    expect(
+      refusal(config(), { 'io.katacontainers.config.runtime.disable_new_netns': 'true' }).message,
+    ).toContain('disable_new_netns requires internetworking_model "none"');
+  });
+
+  it('does not treat inherited object keys as annotation names', () => {
+    const c = applyAnnotations(config(), { 'io.katacontainers.config.agent.constructor': 'x' });
+    expect(c.warnings).toEqual(['annotation io.katacontainers.config.agent.constructor: not supported by this runtime, ignored']);
+  });
+});
