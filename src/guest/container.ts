@@ -1,0 +1,225 @@
+// One container in the guest: its bundle, its init process (started by a foreground
+// `runc run` at StartContainer) and its exec'd processes. States:
+//   created → running ⇄ paused → stopped
+// created: bundle written, nothing runs yet; stopped: init exited (runc has then
+// already deleted its own state, because a foreground run cleans up after itself).
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from '../log/logger.js';
+import type * as oci from '../oci/runtime-spec.js';
+import { Code, RpcError, alreadyExists, failedPrecondition, notFound } from '../ttrpc/status.js';
+import { removeBundle, writeBundle } from './container-bundle.js';
+import type { ContainerId } from './ids.js';
+import { launchWithPipes, type Command, type LaunchedProcess } from './launch.js';
+import { OomWatch } from './oom-watch.js';
+import { ContainerProcess } from './process.js';
+import type { Runc, RuncStats } from './runc.js';
+import { isTerminating } from './signals.js';
+import { launchOnTerminal } from './tty-session.js';
+
+export type ContainerState = 'created' | 'running' | 'paused' | 'stopped';
+
+export interface ContainerDeps {
+  runc: Runc;
+  log: Logger;
+  /** busybox telnetd and leading args, for terminal processes. */
+  telnetd: string[];
+  onOom: (id: ContainerId) => void;
+}
+
+/** How long RemoveContainer waits for the killed init to be gone. */
+const REMOVE_WAIT_MS = 10_000;
+/** How long an exited exec whose output is never read to the end stays around. */
+const EXEC_LINGER_MS = 60_000;
+
+export class Container {
+  #state: ContainerState = 'created';
+  readonly init: ContainerProcess;
+  readonly #execs = new Map<string, ContainerProcess>();
+  readonly #releasing = new Set<string>();
+  #oom: OomWatch | undefined;
+  readonly #log: Logger;
+
+  private constructor(
+    readonly id: ContainerId,
+    readonly bundle: string,
+    private spec: oci.Spec,
+    private readonly deps: ContainerDeps,
+  ) {
+    this.#log = deps.log;
+    this.init = new ContainerProcess(id, !!spec.process?.terminal, this.#log.child({ exec: id }));
+    void this.init.wait().then(() => this.#onInitExit());
+  }
+
+  /** Writes the bundle; the spec has been checked and placed (guestSpec) already. */
+  static async create(id: ContainerId, bundle: string, spec: oci.Spec, deps: ContainerDeps): Promise<Container> {
+    await writeBundle(bundle, spec);
+    return new Container(id, bundle, spec, deps);
+  }
+
+  get state(): ContainerState {
+    return this.#state;
+  }
+
+  async start(signal?: AbortSignal): Promise<void> {
+    if (this.#state !== 'created') throw failedPrecondition(`container ${this.id} is ${this.#state}, not created`);
+    if (this.init.exited) throw failedPrecondition(`container ${this.id} was stopped before it started`);
+    const dir = join(this.bundle, 'init');
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    const files = { pidFile: join(dir, 'pid'), logFile: join(dir, 'runc.log') };
+    const cmd: Command = { file: this.deps.runc.binary, args: this.deps.runc.runArgs({ bundle: this.bundle, id: this.id, ...files }) };
+    this.#state = 'running';
+    try {
+      await this.init.start(() => this.#launch(cmd, dir, this.spec.process), files, signal);
+    } catch (err) {
+      this.init.finish(255);
+      throw err;
+    }
+    if (!this.init.exited) this.#oom = new OomWatch(this.deps.runc, this.id, () => this.deps.onOom(this.id), this.#log);
+  }
+
+  async exec(execId: string, process: oci.Process, signal?: AbortSignal): Promise<void> {
+    if (execId === this.id || this.#execs.has(execId)) throw alreadyExists(`container ${this.id}: exec ${execId} already exists`);
+    if (this.#state !== 'running') throw failedPrecondition(`container ${this.id} is ${this.#state}: cannot exec in it`);
+    const dir = join(this.bundle, 'execs', execId);
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    const processFile = join(dir, 'process.json');
+    await writeFile(processFile, JSON.stringify(process), { mode: 0o600 });
+    const files = { pidFile: join(dir, 'pid'), logFile: join(dir, 'runc.log') };
+    const proc = new ContainerProcess(execId, !!process.terminal, this.#log.child({ exec: execId }));
+    this.#execs.set(execId, proc);
+    const cmd: Command = { file: this.deps.runc.binary, args: this.deps.runc.execArgs({ id: this.id, processFile, ...files }) };
+    try {
+      await proc.start(() => this.#launch(cmd, dir, process), files, signal);
+    } catch (err) {
+      this.#execs.delete(execId);
+      proc.dispose();
+      throw err;
+    }
+  }
+
+  /** The init process for '' or the container id, else the exec (NOT_FOUND if unknown). */
+  process(execId: string): ContainerProcess {
+    if (execId === '' || execId === this.id) return this.init;
+    const p = this.#execs.get(execId);
+    if (!p) throw notFound(`container ${this.id}: exec ${execId} not found`);
+    return p;
+  }
+
+  /**
+   * WaitProcess has delivered an exec's status: it is forgotten once the host has also
+   * read its output to the end, or after EXEC_LINGER_MS if it never does.
+   */
+  releaseExec(execId: string): void {
+    const p = this.#execs.get(execId);
+    if (!p || !p.exited || this.#releasing.has(execId)) return;
+    this.#releasing.add(execId);
+    const outputs = Promise.all([p.stdout.eofServed, p.terminal ? undefined : p.stderr.eofServed]);
+    void Promise.race([outputs, sleep(EXEC_LINGER_MS)]).then(() => {
+      this.#releasing.delete(execId);
+      this.forgetExec(execId);
+    });
+  }
+
+  /** Forgets an exited exec whose status and output the host has collected. */
+  forgetExec(execId: string): void {
+    const p = this.#execs.get(execId);
+    if (!p || !p.exited) return;
+    this.#execs.delete(execId);
+    p.dispose();
+  }
+
+  /** '' = init and every process of the container (runc kill --all), the container id = init, else one exec. */
+  async signal(execId: string, sig: number): Promise<void> {
+    const target = this.process(execId);
+    if (target !== this.init) return target.kill(sig);
+    if (this.#state === 'created') {
+      // Nothing runs yet: a fatal signal means the container will never start.
+      if (isTerminating(sig)) this.init.finish(128 + sig);
+      return;
+    }
+    if (this.#state === 'stopped' || sig === 0) return;
+    try {
+      await this.deps.runc.kill(this.id, sig, execId === '');
+    } catch (err) {
+      // Lost the race with the init's exit: the signal has nothing left to do.
+      if (this.init.exited || (await this.deps.runc.state(this.id)) === undefined) return;
+      throw err;
+    }
+  }
+
+  async pause(): Promise<void> {
+    if (this.#state !== 'running') throw failedPrecondition(`container ${this.id} is ${this.#state}, not running`);
+    await this.deps.runc.pause(this.id);
+    if (this.#state === 'running') this.#state = 'paused';
+  }
+
+  async resume(): Promise<void> {
+    if (this.#state !== 'paused') throw failedPrecondition(`container ${this.id} is ${this.#state}, not paused`);
+    await this.deps.runc.resume(this.id);
+    if (this.#state === 'paused') this.#state = 'running';
+  }
+
+  /** Before the start the resources go into config.json, afterwards into the live cgroup. */
+  async update(resources: oci.LinuxResources): Promise<void> {
+    switch (this.#state) {
+      case 'created':
+        this.spec = { ...this.spec, linux: { ...this.spec.linux, resources: mergeResources(this.spec.linux?.resources, resources) } };
+        await writeBundle(this.bundle, this.spec);
+        return;
+      case 'running':
+      case 'paused':
+        return this.deps.runc.update(this.id, resources);
+      case 'stopped':
+        throw failedPrecondition(`container ${this.id} is stopped`);
+    }
+  }
+
+  async stats(): Promise<RuncStats> {
+    if (this.#state !== 'running' && this.#state !== 'paused') throw failedPrecondition(`container ${this.id} is ${this.#state}`);
+    return this.deps.runc.stats(this.id);
+  }
+
+  /** Kills whatever still runs, then drops processes, bundle and runc state. */
+  async remove(): Promise<void> {
+    this.#oom?.stop();
+    if (this.#state === 'running' || this.#state === 'paused') {
+      await this.deps.runc.delete(this.id, true).catch((err: unknown) => {
+        if (!(err instanceof RpcError && err.code === Code.NOT_FOUND)) throw err;
+      });
+      const gone = await Promise.race([this.init.wait().then(() => true), sleep(REMOVE_WAIT_MS).then(() => false)]);
+      if (!gone) throw new RpcError(Code.DEADLINE_EXCEEDED, `container ${this.id}: init did not exit after runc delete --force`);
+    }
+    this.init.finish(255);
+    this.#state = 'stopped';
+    for (const p of this.#execs.values()) p.dispose();
+    this.#execs.clear();
+    this.init.dispose();
+    await removeBundle(this.bundle);
+  }
+
+  #onInitExit(): void {
+    this.#state = 'stopped';
+    this.#oom?.stop();
+    this.#oom = undefined;
+  }
+
+  #launch(cmd: Command, dir: string, process: oci.Process | undefined): Promise<LaunchedProcess> {
+    if (!process?.terminal) return Promise.resolve(launchWithPipes(cmd));
+    const size = process.consoleSize ? { rows: process.consoleSize.height, cols: process.consoleSize.width } : undefined;
+    return launchOnTerminal(cmd, { telnetd: this.deps.telnetd, dir, size });
+  }
+}
+
+/** UpdateContainer carries only what changes; fields it leaves out keep their values. */
+export function mergeResources(base: oci.LinuxResources | undefined, change: oci.LinuxResources): oci.LinuxResources {
+  return {
+    ...base,
+    ...change,
+    memory: change.memory ? { ...base?.memory, ...change.memory } : base?.memory,
+    cpu: change.cpu ? { ...base?.cpu, ...change.cpu } : base?.cpu,
+    blockIO: change.blockIO ? { ...base?.blockIO, ...change.blockIO } : base?.blockIO,
+  };
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms).unref());
