@@ -1,0 +1,18 @@
+// Host facts the hypervisor layer needs at VM launch, read once per process.
+import { existsSync, readFileSync } from 'node:fs';
+
+/**
+ * The host TSC rate in kHz, so a TCG guest can skip its slow calibration. The kernel
+ * log has the refined value; /proc/cpuinfo's "cpu MHz" is the fallback.
+ */
+export function hostTscKhz(): number | undefined {
+  try {
+    const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
+    const m = /^cpu MHz\s*:\s*([0-9.]+)/m.exec(cpuinfo);
+    return m ? Math.round(Number(m[1]) * 1000) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export const hasVhostVsock = (): boolean => existsSync('/dev/vhost-vsock');

@@ -1,0 +1,58 @@
+// From the validated configuration and the sandbox's boot size to a QEMU launch spec.
+import { join } from 'node:path';
+import type { QemuConfig } from '../../config/index.js';
+import { guestKernelParams, type QemuLaunchSpec } from './command-line.js';
+import { qemuRunPaths } from './qemu.js';
+
+/** virtio-fs tag the guest mounts (Kata's). */
+export const SHARED_FS_TAG = 'kataShared';
+
+export interface LaunchInputs {
+  readonly sandboxId: string;
+  readonly runDir: string;
+  readonly accel: 'kvm' | 'tcg';
+  readonly vcpus: number;
+  readonly maxVcpus: number;
+  readonly memoryMiB: number;
+  readonly maxMemoryMiB: number;
+  readonly debug: boolean;
+  readonly tscKhz?: number;
+  /** Undefined when the host has no vhost-vsock: the agent then uses virtio-serial. */
+  readonly vsockCid?: number;
+}
+
+export function qemuLaunchSpec(cfg: QemuConfig, inp: LaunchInputs): QemuLaunchSpec {
+  const paths = qemuRunPaths(inp.runDir);
+  const virtioFs = cfg.sharedFs === 'virtio-fs';
+  return {
+    qemuPath: cfg.path,
+    name: inp.sandboxId,
+    machineType: cfg.machineType,
+    accel: inp.accel,
+    machineAccelerators: cfg.machineAccelerators || undefined,
+    cpuFeatures: cfg.cpuFeatures || undefined,
+    vcpus: inp.vcpus,
+    maxVcpus: inp.maxVcpus,
+    memoryMiB: inp.memoryMiB,
+    memorySlots: cfg.memorySlots,
+    maxMemoryMiB: Math.max(inp.maxMemoryMiB, inp.memoryMiB),
+    kernel: cfg.kernel,
+    initrd: cfg.initrd || undefined,
+    image: cfg.image || undefined,
+    kernelParams: guestKernelParams({
+      debug: inp.debug,
+      maxVcpus: inp.maxVcpus,
+      rootImage: !!cfg.image,
+      tscKhz: inp.accel === 'tcg' ? inp.tscKhz : undefined,
+      extra: cfg.kernelParams.split(/\s+/).filter(Boolean),
+    }),
+    sharedFs: virtioFs ? { socketPath: paths.virtiofsd, tag: SHARED_FS_TAG, queueSize: 1024 } : undefined,
+    agent: inp.vsockCid !== undefined ? { kind: 'vsock', cid: inp.vsockCid } : { kind: 'serial', socketPath: paths.agent },
+    qmpSocket: paths.qmp,
+    consoleLog: paths.console,
+    pidFile: paths.pid,
+  };
+}
+
+/** Kata's per-VM run directory. */
+export const vmRunDir = (sandboxId: string, root = '/run/vc/vm'): string => join(root, sandboxId);

@@ -1,0 +1,93 @@
+// Boots a sandbox's VM and connects its agent: the hypervisor chosen from the
+// configuration, the agent dialled over whatever channel the VM has. On any failure
+// everything started so far is stopped again, so a failed boot leaves nothing behind.
+import type { Agent, GuestStorage } from '../agent/agent.js';
+import { AgentClient } from '../agent/agent-client.js';
+import { probeKvm, resolveAccel, type KataConfig } from '../config/index.js';
+import type { Hypervisor } from '../hypervisor/hypervisor.js';
+import { hasVhostVsock, hostTscKhz } from '../hypervisor/host.js';
+import { qemuLaunchSpec, SHARED_FS_TAG } from '../hypervisor/qemu/launch-spec.js';
+import { QemuHypervisor } from '../hypervisor/qemu/qemu.js';
+import type { Logger } from '../log/logger.js';
+import { Code, RpcError } from '../ttrpc/status.js';
+
+/** Where the guest mounts the share that carries the containers' root filesystems (Kata's). */
+export const GUEST_SHARED_DIR = '/run/kata-containers/shared/containers';
+
+export interface VmBootOptions {
+  readonly sandboxId: string;
+  readonly config: KataConfig;
+  /** Host directory served to the guest over virtio-fs. */
+  readonly sharedDir: string;
+  /** The VM's sockets, pid file and console log. */
+  readonly runDir: string;
+  readonly vcpus: number;
+  readonly memoryMiB: number;
+  /** Static sizing raises the ceiling to the boot size; otherwise default_maxvcpus. */
+  readonly maxVcpus?: number;
+  readonly log: Logger;
+  readonly signal?: AbortSignal;
+}
+
+export interface SandboxVm {
+  readonly hypervisor: Hypervisor;
+  readonly agent: Agent;
+  /** Milliseconds from launch to the agent answering, for logs and benchmarks. */
+  readonly bootMs: number;
+}
+
+export const sharedFsStorage = (): GuestStorage => ({
+  driver: 'virtio-fs',
+  source: SHARED_FS_TAG,
+  fstype: 'virtiofs',
+  options: [],
+  mountPoint: GUEST_SHARED_DIR,
+});
+
+export async function bootSandboxVm(o: VmBootOptions): Promise<SandboxVm> {
+  const h = o.config.hypervisor;
+  const accel = resolveAccel(h.accel, await probeKvm());
+  const spec = qemuLaunchSpec(h, {
+    sandboxId: o.sandboxId,
+    runDir: o.runDir,
+    accel,
+    vcpus: o.vcpus,
+    maxVcpus: Math.max(o.maxVcpus ?? h.defaultMaxVcpus, o.vcpus),
+    memoryMiB: o.memoryMiB,
+    maxMemoryMiB: h.defaultMaxMemoryMiB,
+    debug: h.enableDebug || o.config.agent.enableDebug,
+    tscKhz: hostTscKhz(),
+    // vhost-vsock needs a CID allocator; until a host has it, the agent uses virtio-serial.
+    vsockCid: hasVhostVsock() && process.env.KATA_USE_VSOCK === '1' ? 3 + (process.pid % 100000) : undefined,
+  });
+  const hypervisor = new QemuHypervisor({
+    spec,
+    runDir: o.runDir,
+    log: o.log,
+    virtiofsd:
+      h.sharedFs === 'virtio-fs'
+        ? { path: h.virtioFsDaemon, sharedDir: o.sharedDir, cache: h.virtioFsCache, extraArgs: h.virtioFsExtraArgs }
+        : undefined,
+  });
+  const t0 = Date.now();
+  await hypervisor.start(o.signal);
+  // A VM that dies while booting ends the dial at once, with QEMU's reason.
+  const dial = new AbortController();
+  let died: string | undefined;
+  void hypervisor.exited.then((e) => {
+    died = `the VM exited before its agent answered (code ${e.code}, signal ${e.signal})${e.stderr ? `: ${e.stderr}` : ''}`;
+    dial.abort();
+  });
+  try {
+    const agent = await AgentClient.connect(hypervisor.agentUrl, {
+      timeoutMs: o.config.agent.dialTimeoutSec * 1000,
+      signal: o.signal ? AbortSignal.any([o.signal, dial.signal]) : dial.signal,
+      log: o.log,
+    });
+    return { hypervisor, agent, bootMs: Date.now() - t0 };
+  } catch (err) {
+    const reason = died; // read before stop(), which makes the VM exit too
+    await hypervisor.stop();
+    throw reason ? new RpcError(Code.UNAVAILABLE, `sandbox ${o.sandboxId}: ${reason}`, { cause: err }) : err;
+  }
+}

@@ -1,0 +1,45 @@
+// A configuration.toml for tests that boot the project's guest under QEMU (TCG here):
+// small memory, room for CPU hotplug, the guest from build/guest.
+import { writeFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadConfig, type KataConfig } from '../../src/config/index.js';
+
+export const GUEST_DIR = join(import.meta.dirname, '../../build/guest');
+
+export function guestBuilt(): boolean {
+  return ['vmlinux', 'initrd.img', 'rootfs.img'].every((f) => existsSync(join(GUEST_DIR, f)));
+}
+
+export interface TestVmConfig {
+  dialTimeoutSec?: number;
+  defaultMemoryMiB?: number;
+  defaultMaxVcpus?: number;
+  kernelParams?: string;
+  extra?: string;
+}
+
+export async function testVmConfig(dir: string, o: TestVmConfig = {}): Promise<KataConfig> {
+  const path = join(dir, 'configuration.toml');
+  writeFileSync(
+    path,
+    `[hypervisor.qemu]
+path = "/usr/bin/qemu-system-x86_64"
+kernel = "${GUEST_DIR}/vmlinux"
+initrd = "${GUEST_DIR}/initrd.img"
+image = "${GUEST_DIR}/rootfs.img"
+kernel_params = "${o.kernelParams ?? '8250.nr_uarts=1 i8042.nomux'}"
+default_vcpus = 1
+default_maxvcpus = ${o.defaultMaxVcpus ?? 4}
+default_memory = ${o.defaultMemoryMiB ?? 512}
+memory_slots = 10
+shared_fs = "virtio-fs"
+virtio_fs_daemon = "/usr/lib/qemu/virtiofsd"
+valid_virtio_fs_daemon_paths = ["/usr/lib/qemu/virtiofsd"]
+
+[agent.kata]
+dial_timeout = ${o.dialTimeoutSec ?? 60}
+${o.extra ?? ''}
+`,
+  );
+  return loadConfig({ path });
+}
