@@ -1,0 +1,8 @@
+// `npm run bench`: every benchmark, each measured side by side with its reference.
+import { benchTtrpcVsGrpc } from './ttrpc.js';
+import { benchVmBoot } from './vm-boot.js';
+
+console.log('== ttrpc vs @grpc/grpc-js, unary over a unix socket');
+await benchTtrpcVsGrpc({ durationMs: 2000, callers: [1, 8, 32] });
+console.log('\n== guest boot');
+await benchVmBoot(3);
