@@ -4,6 +4,9 @@ import { Code, RpcError } from '../../ttrpc/status.js';
 import type { ResizeResult } from '../hypervisor.js';
 import type { QmpClient } from './qmp-client.js';
 
+/** How long the guest gets to acknowledge a new DIMM before onlining is attempted anyway. */
+const GUEST_ACK_TIMEOUT_MS = 10_000;
+
 export interface MemoryHotplugLimits {
   readonly bootMiB: number;
   readonly maxMiB: number;
@@ -57,12 +60,19 @@ export class MemoryHotplug {
       size: sizeMiB * 1024 * 1024,
       ...(this.limits.shared ? { share: true } : {}),
     });
+    const dimm = `dimm${n}`;
+    // The guest adds the memory blocks when it handles the ACPI notification; onlining
+    // before its _OST acknowledgement would find nothing to online (slow under TCG).
+    const acknowledged = this.qmp
+      .waitEvent('ACPI_DEVICE_OST', GUEST_ACK_TIMEOUT_MS, (e) => (e.data?.info as { device?: string } | undefined)?.device === dimm)
+      .catch(() => undefined);
     try {
-      await this.qmp.execute('device_add', { driver: 'pc-dimm', id: `dimm${n}`, memdev: backend });
+      await this.qmp.execute('device_add', { driver: 'pc-dimm', id: dimm, memdev: backend });
     } catch (err) {
       await this.qmp.execute('object-del', { id: backend }).catch(() => undefined);
       throw err;
     }
+    await acknowledged;
     this.used = n;
     this.addedMiB += sizeMiB;
   }
