@@ -1,0 +1,341 @@
+// The shim executable run by hand the way containerd runs it: `start` in a bundle dir
+// prints only the address and leaves a daemon; the daemon answers Connect, reuses itself,
+// stops on Shutdown or SIGTERM; `delete` answers a DeleteResponse; failures leave nothing.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { closeSync, constants, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { containerd } from '../../src/gen/proto.js';
+import { containerd_task_v2_Task } from '../../src/gen/services.js';
+import { shimSocketPath } from '../../src/shim/address.js';
+import type { ShimFlags } from '../../src/shim/flags.js';
+import { startShim } from '../../src/shim/start.js';
+import { connectUnix } from '../../src/ttrpc/client.js';
+import { runCommand, type CommandResult } from '../support/run-command.js';
+
+const ROOT = new URL('../..', import.meta.url).pathname;
+const SHIM = join(ROOT, 'dist/containerd-shim-kata-v2.mjs');
+const TMP = mkdtempSync('/tmp/shim-lc-');
+/** A containerd address nobody listens on: the shim only hashes it into socket paths. */
+const ADDRESS = join(TMP, 'containerd.sock');
+const NS = 'lifecycle';
+let seq = 0;
+const ids = new Set<string>();
+const uniqueId = (tag: string): string => {
+  const id = `lc-${process.pid}-${tag}-${++seq}`;
+  ids.add(id);
+  return id;
+};
+const socketOf = (id: string): string => shimSocketPath(ADDRESS, NS, id);
+
+beforeAll(() => {
+  if (!existsSync(join(ROOT, 'src/gen/proto.js'))) execFileSync('npm', ['run', 'gen'], { cwd: ROOT, stdio: 'ignore' });
+  execFileSync(process.execPath, [join(ROOT, 'scripts/bundle.mjs')], { cwd: ROOT });
+}, 120_000);
+
+afterAll(() => {
+  // A failed test may leave a daemon of this file: kill it by pid, remove its socket.
+  for (const id of ids) {
+    for (const pid of processesFor(id)) process.kill(pid, 'SIGKILL');
+    rmSync(socketOf(id), { force: true });
+  }
+  rmSync(TMP, { recursive: true, force: true });
+});
+
+/** A bundle dir like containerd's: config.json (none when `config` is null) and rootfs/. */
+function makeBundle(config: unknown = { ociVersion: '1.0.2' }): string {
+  const dir = mkdtempSync(join(TMP, 'b-'));
+  mkdirSync(join(dir, 'rootfs'));
+  if (config !== null) writeFileSync(join(dir, 'config.json'), typeof config === 'string' ? config : JSON.stringify(config));
+  return dir;
+}
+
+function shim(action: string[], id: string, bundle: string, extra: string[] = []): Promise<CommandResult> {
+  const args = ['-namespace', NS, '-address', ADDRESS, '-publish-binary', '/usr/bin/containerd', '-id', id, ...extra, ...action];
+  return runCommand(SHIM, args, { cwd: bundle, env: { ...process.env, TTRPC_ADDRESS: `${ADDRESS}.ttrpc` }, timeoutMs: 20_000 });
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ');
+  } catch {
+    return false;
+  }
+}
+
+async function waitGone(pid: number, ms = 5000): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (!alive(pid)) return true;
+    await sleep(20);
+  }
+  return !alive(pid);
+}
+
+/** Live processes whose argv has `-id <id>`: how many shims serve that id. */
+function processesFor(id: string): number[] {
+  return readdirSync('/proc')
+    .filter((e) => /^\d+$/.test(e))
+    .filter((pid) => {
+      try {
+        const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+        const i = argv.indexOf('-id');
+        return i >= 0 && argv[i + 1] === id && alive(Number(pid));
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+async function startOk(id: string, bundle: string): Promise<{ address: string; pid: number; ms: number }> {
+  const r = await shim(['start'], id, bundle);
+  expect(r.stderr).toBe('');
+  expect(r.code).toBe(0);
+  const pid = Number(readFileSync(join(bundle, 'shim.pid'), 'utf8'));
+  return { address: r.stdout, pid, ms: r.durationMs };
+}
+
+async function callShutdown(path: string): Promise<void> {
+  const client = await connectUnix(path);
+  try {
+    await client.call(containerd_task_v2_Task, 'Shutdown', { id: '' }, { timeoutMs: 5000 }).catch(() => undefined);
+  } finally {
+    await client.close();
+  }
+}
+
+/** A socket file nobody listens on, as a SIGKILLed shim leaves it. */
+function makeStaleSocket(path: string): void {
+  spawnSync('python3', ['-c', 'import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])', path]);
+  expect(existsSync(path)).toBe(true);
+}
+
+describe('shim start, daemon and Shutdown', () => {
+  it('prints only the address, returns, and leaves a detached daemon that answers Connect', async () => {
+    const id = uniqueId('sb');
+    const bundle = makeBundle();
+    const { address, pid } = await startOk(id, bundle);
+    expect(address).toBe(`unix://${socketOf(id)}`);
+    expect(readFileSync(join(bundle, 'address'), 'utf8')).toBe(address); // no trailing newline
+    expect(alive(pid)).toBe(true);
+    // Its own session (setsid), and no action in its argv.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    expect(Number(fields[3])).toBe(pid);
+    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+    expect(argv).not.toContain('start');
+    expect(readdirSync(bundle).sort()).toEqual(['address', 'config.json', 'rootfs', 'shim.pid']);
+
+    const client = await connectUnix(socketOf(id));
+    const res = await client.call(containerd_task_v2_Task, 'Connect', { id }, { timeoutMs: 5000 });
+    expect(res.shimPid).toBe(pid);
+    expect(res.taskPid).toBe(0);
+    await expect(client.call(containerd_task_v2_Task, 'Create', { id, bundle }, { timeoutMs: 5000 })).rejects.toMatchObject({ codeName: 'UNIMPLEMENTED' });
+    await client.close();
+
+    // A second start for the same id finds the live daemon and starts nothing.
+    const again = await startOk(id, bundle);
+    expect(again.address).toBe(address);
+    expect(again.pid).toBe(pid);
+    expect(processesFor(id)).toEqual([pid]);
+
+    await callShutdown(socketOf(id));
+    expect(await waitGone(pid)).toBe(true);
+    expect(existsSync(socketOf(id))).toBe(false);
+  });
+
+  it('stops on SIGTERM, removing its socket, and writes its log into the bundle log FIFO', async () => {
+    const id = uniqueId('term');
+    const bundle = makeBundle();
+    spawnSync('mkfifo', [join(bundle, 'log')]);
+    // Like containerd: hold the read side open (O_RDWR, non-blocking) before start runs.
+    const fifo = openSync(join(bundle, 'log'), constants.O_RDWR | constants.O_NONBLOCK);
+    try {
+      const { pid } = await startOk(id, bundle);
+      process.kill(pid, 'SIGTERM');
+      expect(await waitGone(pid)).toBe(true);
+      expect(existsSync(socketOf(id))).toBe(false);
+      const buf = Buffer.alloc(65536);
+      const n = readSync(fifo, buf);
+      const lines = buf.subarray(0, n).toString('utf8').trim().split('\n').map((l) => JSON.parse(l) as { msg: string; id: string });
+      expect(lines.map((l) => l.msg)).toEqual(expect.arrayContaining(['shim daemon listening', 'shim daemon stopping', 'shim daemon exited']));
+      expect(lines[0]?.id).toBe(id);
+    } finally {
+      closeSync(fifo);
+    }
+  });
+
+  it('replaces a stale socket left by a dead shim', async () => {
+    const id = uniqueId('stale');
+    makeStaleSocket(socketOf(id));
+    const bundle = makeBundle();
+    const { pid } = await startOk(id, bundle);
+    await callShutdown(socketOf(id));
+    expect(await waitGone(pid)).toBe(true);
+  });
+
+  it('start median wall time over 10 runs', async () => {
+    const times: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      const id = uniqueId('time');
+      const { ms, pid } = await startOk(id, makeBundle());
+      times.push(ms);
+      await callShutdown(socketOf(id));
+      expect(await waitGone(pid)).toBe(true);
+    }
+    times.sort((a, b) => a - b);
+    const median = (times[4]! + times[5]!) / 2;
+    console.log(`start wall time: median ${median.toFixed(0)} ms, min ${times[0]!.toFixed(0)}, max ${times[9]!.toFixed(0)}`);
+    expect(median).toBeLessThan(5000);
+  }, 120_000);
+});
+
+describe('shim start for a container of a pod', () => {
+  it('answers the sandbox shim’s address and starts nothing', async () => {
+    const sandboxId = uniqueId('pod');
+    const sandbox = await startOk(sandboxId, makeBundle({ ociVersion: '1.0.2', annotations: { 'io.kubernetes.cri.container-type': 'sandbox', 'io.kubernetes.cri.sandbox-id': sandboxId } }));
+    const id = uniqueId('ctr');
+    const bundle = makeBundle({ ociVersion: '1.0.2', annotations: { 'io.kubernetes.cri.container-type': 'container', 'io.kubernetes.cri.sandbox-id': sandboxId } });
+    const r = await shim(['start'], id, bundle);
+    expect(r).toMatchObject({ code: 0, stderr: '', stdout: sandbox.address });
+    expect(readFileSync(join(bundle, 'address'), 'utf8')).toBe(sandbox.address);
+    expect(existsSync(join(bundle, 'shim.pid'))).toBe(false);
+    expect(processesFor(id)).toEqual([]);
+    await callShutdown(socketOf(sandboxId));
+    expect(await waitGone(sandbox.pid)).toBe(true);
+  });
+
+  it('fails clearly when the sandbox has no running shim', async () => {
+    const id = uniqueId('orphan');
+    const bundle = makeBundle({ ociVersion: '1.0.2', annotations: { 'io.kubernetes.cri-o.ContainerType': 'container', 'io.kubernetes.cri-o.SandboxID': 'nosuchsandbox' } });
+    const r = await shim(['start'], id, bundle);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain('sandbox nosuchsandbox has no running shim');
+    expect(readdirSync(bundle).sort()).toEqual(['config.json', 'rootfs']);
+  });
+});
+
+describe('shim start failures leave nothing behind', () => {
+  const cases: Array<[string, unknown, string]> = [
+    ['invalid JSON', '{"ociVersion": ', 'config.json is not valid JSON'],
+    ['missing config.json', null, 'has no config.json'],
+    ['an unknown container type', { ociVersion: '1.0.2', annotations: { 'io.kubernetes.docker.type': 'sandbox' } }, 'unknown container type "sandbox"'],
+    ['annotations of the wrong shape', { ociVersion: '1.0.2', annotations: ['x'] }, 'annotations must be an object'],
+  ];
+  it.each(cases)('%s → exit 1 with one clear line', async (_name, config, message) => {
+    const id = uniqueId('bad');
+    const bundle = makeBundle(config);
+    const before = readdirSync(bundle).sort();
+    const r = await shim(['start'], id, bundle);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain(message);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(readdirSync(bundle).sort()).toEqual(before);
+    expect(existsSync(socketOf(id))).toBe(false);
+    expect(processesFor(id)).toEqual([]);
+  });
+
+  const flagsFor = (id: string): ShimFlags => ({ action: 'start', debug: false, namespace: NS, id, socket: '', bundle: '', address: ADDRESS, publishBinary: '' });
+  const daemonCases: Array<[string, string, RegExp]> = [
+    ['exits before listening', 'process.exit(3)', /shim daemon exited before listening \(exit code 3\)/],
+    ['reports a startup error', "require('fs').writeSync(3, 'error cannot listen: boom\\n'); setInterval(() => {}, 1000)", /^cannot listen: boom$/],
+    ['never gets ready', 'setInterval(() => {}, 1000)', /did not listen within 500 ms/],
+  ];
+  it.each(daemonCases)('a daemon that %s → start fails, the daemon is killed', async (_name, script, message) => {
+    const id = uniqueId('daemon');
+    const bundle = makeBundle();
+    // `--` keeps node from reading the shim flags appended after the script as its own.
+    const cmd = { file: process.execPath, args: ['-e', script, '--'] };
+    await expect(startShim({ ...flagsFor(id), bundle }, process.env, { daemonCommand: cmd, readyTimeoutMs: 500 })).rejects.toThrow(message);
+    await sleep(100);
+    expect(processesFor(id)).toEqual([]);
+    expect(readdirSync(bundle).sort()).toEqual(['config.json', 'rootfs']);
+    expect(existsSync(socketOf(id))).toBe(false);
+  });
+
+  it('refuses a socket held by something that is not a shim', async () => {
+    const id = uniqueId('squat');
+    const server = net.createServer((s) => s.destroy());
+    await new Promise<void>((r) => server.listen(socketOf(id), r));
+    try {
+      const bundle = makeBundle();
+      const r = await shim(['start'], id, bundle);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain('does not answer Connect');
+      expect(readdirSync(bundle).sort()).toEqual(['config.json', 'rootfs']);
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
+  });
+});
+
+describe('shim delete', () => {
+  it('unmounts the rootfs, removes a stale socket and answers a raw DeleteResponse', async () => {
+    const id = uniqueId('del');
+    const bundle = makeBundle();
+    makeStaleSocket(socketOf(id));
+    execFileSync('mount', ['-t', 'tmpfs', 'tmpfs', join(bundle, 'rootfs')]);
+    try {
+      const before = Date.now();
+      // spawnSync keeps stdout as raw bytes (runCommand decodes UTF-8).
+      const r = spawnSync(SHIM, ['-namespace', NS, '-address', ADDRESS, '-publish-binary', '/usr/bin/containerd', '-id', id, '-bundle', bundle, 'delete'], {
+        cwd: bundle,
+        encoding: 'buffer',
+        timeout: 20_000,
+      });
+      expect(r.status).toBe(0);
+      // containerd logs stderr as "cleanup warnings": here, what had to be cleaned.
+      expect(r.stderr.toString()).toContain('unmounted rootfs left by a dead shim');
+      expect(r.stderr.toString()).toContain('removed the socket of a dead shim');
+      const res = containerd.task.v2.DeleteResponse.decode(r.stdout);
+      expect(res.pid).toBe(0);
+      expect(res.exitStatus).toBe(137);
+      expect(Number(res.exitedAt?.seconds) * 1000).toBeGreaterThanOrEqual(Math.floor(before / 1000) * 1000);
+      expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(join(bundle, 'rootfs'));
+      expect(existsSync(socketOf(id))).toBe(false);
+    } finally {
+      spawnSync('umount', [join(bundle, 'rootfs')]);
+    }
+  });
+
+  it('leaves a live shim’s socket alone and says nothing when nothing needed cleaning', async () => {
+    const id = uniqueId('del-live');
+    const bundle = makeBundle();
+    const { pid } = await startOk(id, bundle);
+    const r = await shim(['delete'], id, bundle, ['-bundle', bundle]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe('');
+    expect(alive(pid)).toBe(true);
+    expect(existsSync(socketOf(id))).toBe(true);
+    await callShutdown(socketOf(id));
+    expect(await waitGone(pid)).toBe(true);
+  });
+});
+
+describe('shim -v, -info and bad flags', () => {
+  it('prints a version line for -v and --version', async () => {
+    for (const flag of ['-v', '--version']) {
+      const r = await runCommand(SHIM, [flag]);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(/^containerd-shim-kata-v2: version \d+\.\d+\.\d+/);
+    }
+  });
+
+  it('says -info is not supported', async () => {
+    const r = await runCommand(SHIM, ['-info']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('-info is not supported');
+  });
+
+  it('rejects an unknown flag', async () => {
+    const r = await runCommand(SHIM, ['-namespace', 'n', '-bogus', 'start']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('flag provided but not defined: -bogus');
+  });
+});
