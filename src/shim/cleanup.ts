@@ -1,14 +1,16 @@
-// The default cleanup after a dead shim (`delete`): what can be released from outside
-// the daemon without the sandbox's persisted state. The real service's hook will also
-// stop the VM it finds recorded for the id.
+// The cleanup after a dead shim (`delete`): the sandbox recorded under this id (its VM,
+// share mounts and directories), the bundle's rootfs mounts and a stale socket.
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { shimSocketPath } from './address.js';
 import { unmountAll } from './rootfs-mounts.js';
 import type { CleanupContext } from './shim-context.js';
 import { probeSocket } from './socket.js';
+import { cleanupSandbox } from '../sandbox/state-store.js';
 
 export async function cleanupAfterCrash(ctx: CleanupContext): Promise<void> {
+  const sandbox = await cleanupSandbox(ctx.id);
+  if (sandbox) ctx.log.warn({ sandbox: ctx.id, vmPid: sandbox.vmPid }, 'released the VM and mounts of a dead shim');
   const rootfs = join(ctx.bundle, 'rootfs');
   const layers = await unmountAll(rootfs);
   if (layers > 0) ctx.log.warn({ rootfs, layers }, 'unmounted rootfs left by a dead shim');

@@ -8,7 +8,7 @@ import { parseShimFlags, type ShimFlags } from './flags.js';
 import { serve } from './serve.js';
 import type { CleanupHook, TaskServiceFactory } from './shim-context.js';
 import { startShim, type StartOptions } from './start.js';
-import { createTaskService } from './task-service-stub.js';
+import { createTaskService } from './task-service.js';
 import { SHIM_NAME, versionLine } from './version.js';
 
 export interface MainDeps {

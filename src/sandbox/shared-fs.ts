@@ -1,0 +1,113 @@
+// The host side of the virtio-fs share. Containers' root filesystems are mounted under
+// `mounts/`, a shared mount point; `shared/` is a read-only slave bind of it and is
+// what virtiofsd serves. Mounts made after the VM booted propagate into virtiofsd's
+// namespace, so containers can join a running sandbox.
+import { execFile } from 'node:child_process';
+import { mkdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { Code, RpcError } from '../ttrpc/status.js';
+
+const run = promisify(execFile);
+
+/** A mount as containerd hands it over in CreateTaskRequest.rootfs. */
+export interface RootfsMount {
+  readonly type: string;
+  readonly source: string;
+  readonly options: readonly string[];
+}
+
+export const SANDBOXES_ROOT = '/run/kata-containers/shared/sandboxes';
+
+export interface SharedDirs {
+  readonly root: string;
+  readonly mounts: string;
+  /** virtiofsd's source directory. */
+  readonly shared: string;
+}
+
+export const sharedDirs = (sandboxId: string, root = SANDBOXES_ROOT): SharedDirs => ({
+  root: join(root, sandboxId),
+  mounts: join(root, sandboxId, 'mounts'),
+  shared: join(root, sandboxId, 'shared'),
+});
+
+async function mount(args: string[]): Promise<void> {
+  try {
+    await run('mount', args);
+  } catch (err) {
+    const e = err as { stderr?: string; message: string };
+    throw new RpcError(Code.INTERNAL, `mount ${args.join(' ')}: ${(e.stderr ?? e.message).trim()}`);
+  }
+}
+
+export async function isMountPoint(path: string): Promise<boolean> {
+  const info = await readFile('/proc/self/mountinfo', 'utf8').catch(() => '');
+  return info.split('\n').some((l) => l.split(' ')[4] === path);
+}
+
+/** Unmounts everything at and below `path`, deepest first; lazily if busy. */
+export async function unmountAll(path: string): Promise<void> {
+  const info = await readFile('/proc/self/mountinfo', 'utf8').catch(() => '');
+  const points = info
+    .split('\n')
+    .map((l) => (l.split(' ')[4] ?? '').replace(/\\040/g, ' '))
+    .filter((p) => p === path || p.startsWith(`${path}/`))
+    .sort((a, b) => b.length - a.length);
+  for (const p of points) {
+    await run('umount', [p]).catch(() => run('umount', ['-l', p]).catch(() => undefined));
+  }
+}
+
+export async function setupSharedDirs(d: SharedDirs): Promise<void> {
+  await mkdir(d.mounts, { recursive: true, mode: 0o700 });
+  await mkdir(d.shared, { recursive: true, mode: 0o700 });
+  if (!(await isMountPoint(d.mounts))) {
+    await mount(['--bind', d.mounts, d.mounts]);
+    await mount(['--make-shared', d.mounts]);
+  }
+  if (!(await isMountPoint(d.shared))) {
+    await mount(['--bind', '-o', 'ro', d.mounts, d.shared]);
+    await mount(['--make-slave', d.shared]);
+  }
+}
+
+export async function teardownSharedDirs(d: SharedDirs): Promise<void> {
+  await unmountAll(d.shared);
+  await unmountAll(d.mounts);
+  await rm(d.root, { recursive: true, force: true });
+}
+
+/** Where a container's root filesystem appears on the host, and in the guest below the share. */
+export const containerRootfs = (d: SharedDirs, containerId: string): string => join(d.mounts, containerId, 'rootfs');
+
+/**
+ * Mounts the container's root filesystem into the share: containerd's mounts (e.g. an
+ * overlay snapshot) when given, else a bind of the bundle's own rootfs directory.
+ */
+export async function mountContainerRootfs(d: SharedDirs, containerId: string, rootfs: readonly RootfsMount[], bundleRootfs: string): Promise<string> {
+  const target = containerRootfs(d, containerId);
+  await mkdir(target, { recursive: true });
+  try {
+    if (rootfs.length === 0) {
+      await mount(['--rbind', bundleRootfs, target]);
+    } else {
+      for (const m of rootfs) {
+        if (m.type === 'bind' || m.options.includes('bind') || m.options.includes('rbind')) {
+          await mount(['--rbind', ...(m.options.includes('ro') ? ['-o', 'ro'] : []), m.source, target]);
+        } else {
+          await mount(['-t', m.type, ...(m.options.length ? ['-o', m.options.join(',')] : []), m.source, target]);
+        }
+      }
+    }
+  } catch (err) {
+    await unmountContainerRootfs(d, containerId);
+    throw err;
+  }
+  return target;
+}
+
+export async function unmountContainerRootfs(d: SharedDirs, containerId: string): Promise<void> {
+  await unmountAll(containerRootfs(d, containerId));
+  await rm(join(d.mounts, containerId), { recursive: true, force: true });
+}

@@ -1,0 +1,62 @@
+// What a sandbox persists so that `containerd-shim-kata-v2 delete` can clean up after
+// a shim that died: the VM's pid and run directory, and the shared directories.
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { unmountAll } from './shared-fs.js';
+
+/** Kata's per-sandbox state directory (the shim-monitor socket lives here too). */
+export const SANDBOX_STATE_ROOT = '/run/vc/sbs';
+
+export interface PersistedSandbox {
+  readonly sandboxId: string;
+  readonly vmPid?: number;
+  readonly vmRunDir: string;
+  readonly sharedRoot: string;
+  readonly containers: readonly string[];
+}
+
+export const sandboxStateDir = (sandboxId: string, root = SANDBOX_STATE_ROOT): string => join(root, sandboxId);
+
+export async function saveSandboxState(s: PersistedSandbox, root = SANDBOX_STATE_ROOT): Promise<void> {
+  const dir = sandboxStateDir(s.sandboxId, root);
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const tmp = join(dir, '.state.json');
+  await writeFile(tmp, JSON.stringify(s));
+  await rename(tmp, join(dir, 'state.json'));
+}
+
+export async function loadSandboxState(sandboxId: string, root = SANDBOX_STATE_ROOT): Promise<PersistedSandbox | undefined> {
+  const text = await readFile(join(sandboxStateDir(sandboxId, root), 'state.json'), 'utf8').catch(() => undefined);
+  return text === undefined ? undefined : (JSON.parse(text) as PersistedSandbox);
+}
+
+/** True when `pid` is alive and its command line mentions `marker` (not a recycled pid). */
+function processMatches(pid: number, marker: string): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(marker);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Releases everything a dead shim left: the VM (virtiofsd exits with it), the mounts
+ * of the share, the run and state directories. Safe to run twice.
+ */
+export async function cleanupSandbox(sandboxId: string, root = SANDBOX_STATE_ROOT): Promise<PersistedSandbox | undefined> {
+  const s = await loadSandboxState(sandboxId, root);
+  if (s) {
+    if (s.vmPid && processMatches(s.vmPid, s.vmRunDir)) {
+      process.kill(s.vmPid, 'SIGKILL');
+      for (let i = 0; i < 100 && existsSync(`/proc/${s.vmPid}`) && processMatches(s.vmPid, s.vmRunDir); i++) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
+    await unmountAll(s.sharedRoot);
+    await rm(s.sharedRoot, { recursive: true, force: true });
+    await rm(s.vmRunDir, { recursive: true, force: true });
+  }
+  await rm(sandboxStateDir(sandboxId, root), { recursive: true, force: true });
+  return s;
+}

@@ -1,0 +1,73 @@
+// containerd 1.6 runs containers in VMs through our shim: ctr run, exec, kill, exit codes,
+// and nothing left behind afterwards.
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { mkdtempSync, mkdirSync, rmSync, symlinkSync, readdirSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { startContainerd, type Containerd } from '../support/containerd.js';
+import { importBusybox } from '../support/images.js';
+import { testVmConfig } from '../vm/vm-config.js';
+
+const DIST = join(import.meta.dirname, '../../dist');
+const RUNTIME = 'io.containerd.kata.v2';
+
+function leftovers(): { qemu: string[]; virtiofsd: string[]; shims: string[] } {
+  const ps = execFileSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' }).split('\n');
+  return {
+    qemu: ps.filter((l) => l.includes('qemu-system') && l.includes('sandbox-e2e')),
+    virtiofsd: ps.filter((l) => l.includes('virtiofsd') && l.includes('/run/kata-containers/shared/sandboxes/e2e')),
+    shims: ps.filter((l) => l.includes('containerd-shim-kata-v2') && l.includes(' -id e2e')),
+  };
+}
+
+describe('ctr run with the kata runtime', () => {
+  let dir: string;
+  let cd: Containerd;
+  let image: string;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'e2e-'));
+    const bin = join(dir, 'bin');
+    mkdirSync(bin);
+    symlinkSync(join(DIST, 'containerd-shim-kata-v2.mjs'), join(bin, 'containerd-shim-kata-v2'));
+    await testVmConfig(dir);
+    cd = await startContainerd({ extraPath: [bin], env: { KATA_CONF_FILE: join(dir, 'configuration.toml') } });
+    image = await importBusybox(cd);
+  }, 120_000);
+
+  afterAll(async () => {
+    await cd?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('prints the output of a container that runs in its own VM', async () => {
+    const r = await cd.ctr(['run', '--rm', '--runtime', RUNTIME, image, 'e2e-hello', 'sh', '-c', 'echo hello; uname -r'], { timeoutMs: 90_000 });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const [hello, release] = r.stdout.trim().split('\n');
+    expect(hello).toBe('hello');
+    expect(release).toMatch(/^6\.1\.0-\S+-cloud-amd64$/);
+    expect(release).not.toBe(execFileSync('uname', ['-r'], { encoding: 'utf8' }).trim());
+  }, 120_000);
+
+  it('passes the exit code through: sh -c "exit 3" makes ctr exit 3', async () => {
+    const r = await cd.ctr(['run', '--rm', '--runtime', RUNTIME, image, 'e2e-exit', 'sh', '-c', 'exit 3'], { timeoutMs: 90_000 });
+    expect(r.code).toBe(3);
+  }, 120_000);
+
+  it('refuses --net-host with a clear message', async () => {
+    const r = await cd.ctr(['run', '--rm', '--net-host', '--runtime', RUNTIME, image, 'e2e-nethost', 'true'], { timeoutMs: 60_000 });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('host networking (--net-host) is not supported by VM sandboxes');
+  }, 90_000);
+
+  it('leaves no QEMU, virtiofsd, shim, mount or state directory behind', async () => {
+    await new Promise((r) => setTimeout(r, 500));
+    expect(leftovers()).toEqual({ qemu: [], virtiofsd: [], shims: [] });
+    const mounts = execFileSync('cat', ['/proc/self/mountinfo'], { encoding: 'utf8' });
+    expect(mounts).not.toContain('/run/kata-containers/shared/sandboxes/e2e');
+    const sbs = existsSync('/run/vc/sbs') ? readdirSync('/run/vc/sbs').filter((d) => d.startsWith('e2e')) : [];
+    expect(sbs).toEqual([]);
+  }, 30_000);
+});
