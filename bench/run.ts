@@ -1,4 +1,5 @@
 // `npm run bench`: every benchmark, each measured side by side with its reference.
+import { benchCtrRun } from './ctr-run.js';
 import { benchTtrpcVsGrpc } from './ttrpc.js';
 import { benchVmBoot } from './vm-boot.js';
 
@@ -6,3 +7,5 @@ console.log('== ttrpc vs @grpc/grpc-js, unary over a unix socket');
 await benchTtrpcVsGrpc({ durationMs: 2000, callers: [1, 8, 32] });
 console.log('\n== guest boot');
 await benchVmBoot(3);
+console.log('\n== containerd: ctr run with this shim and with runc');
+await benchCtrRun(3);

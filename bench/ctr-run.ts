@@ -1,0 +1,81 @@
+// containerd figures, measured side by side in one run against a private containerd 1.6:
+// `ctr run --rm IMAGE echo hi` with our shim and with io.containerd.runc.v2; the wall
+// time of the shim's `start`; the shim daemon's RSS and PSS with one idle pod.
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startContainerd } from '../test/support/containerd.js';
+import { importBusybox } from '../test/support/images.js';
+import { testVmConfig } from '../test/vm/vm-config.js';
+
+const DIST = join(import.meta.dirname, '../dist');
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+function smapsRollup(pid: number): { rssKiB: number; pssKiB: number } {
+  const text = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+  const kib = (k: string): number => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? NaN);
+  return { rssKiB: kib('Rss'), pssKiB: kib('Pss') };
+}
+
+export async function benchCtrRun(runs = 3): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-ctr-'));
+  const bin = join(dir, 'bin');
+  mkdirSync(bin);
+  // A timing wrapper around `start` only; every other invocation is the shim itself.
+  const timings = join(dir, 'start-ms');
+  writeFileSync(
+    join(bin, 'containerd-shim-kata-v2'),
+    `#!/bin/bash
+case " $* " in
+  *" start "*) t0=$(date +%s%N); node ${DIST}/containerd-shim-kata-v2.mjs "$@"; rc=$?; echo $(( ($(date +%s%N) - t0) / 1000000 )) >> ${timings}; exit $rc ;;
+  *) exec node ${DIST}/containerd-shim-kata-v2.mjs "$@" ;;
+esac
+`,
+  );
+  chmodSync(join(bin, 'containerd-shim-kata-v2'), 0o755);
+  await testVmConfig(dir);
+  const cd = await startContainerd({ extraPath: [bin], env: { KATA_CONF_FILE: join(dir, 'configuration.toml') }, debugLevel: 'info' });
+  try {
+    const image = await importBusybox(cd);
+    const kata: number[] = [];
+    const runc: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      for (const [runtime, into] of [['io.containerd.kata.v2', kata], ['io.containerd.runc.v2', runc]] as const) {
+        const r = await cd.ctr(['run', '--rm', '--runtime', runtime, image, `bench-${i}-${runtime.split('.')[2]}`, 'echo', 'hi'], { timeoutMs: 120_000 });
+        if (r.code !== 0 || r.stdout.trim() !== 'hi') throw new Error(`ctr run (${runtime}) failed: ${r.stderr}`);
+        into.push(Math.round(r.durationMs));
+      }
+    }
+    // One idle pod: the daemon's memory once the VM runs and nothing happens.
+    await cd.ctrOk(['run', '-d', '--runtime', 'io.containerd.kata.v2', image, 'bench-idle', 'sleep', '1000'], { timeoutMs: 120_000 });
+    await new Promise((r) => setTimeout(r, 2000));
+    const shimPid = Number(
+      execFileSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' })
+        .split('\n')
+        .find((l) => l.includes('containerd-shim-kata-v2.mjs') && l.includes('-id bench-idle') && !/ (start|delete)$/.test(l.trim()))
+        ?.trim()
+        .split(/\s+/)[0],
+    );
+    const mem = smapsRollup(shimPid);
+    await cd.ctr(['task', 'kill', '-s', 'KILL', 'bench-idle'], { timeoutMs: 30_000 });
+    await new Promise((r) => setTimeout(r, 1000));
+    await cd.ctr(['task', 'delete', 'bench-idle'], { timeoutMs: 60_000 });
+    await cd.ctr(['container', 'delete', 'bench-idle'], { timeoutMs: 30_000 });
+    const starts = readFileSync(timings, 'utf8').trim().split('\n').map(Number);
+    console.log(
+      [
+        `ctr run --rm IMAGE echo hi (${runs} runs each, median [all]):`,
+        `  io.containerd.kata.v2 (this shim, VM under TCG)   ${median(kata)} ms  [${kata.join(', ')}]`,
+        `  io.containerd.runc.v2 (reference)                ${median(runc)} ms  [${runc.join(', ')}]`,
+        `  shim \`start\` wall time                           ${median(starts)} ms  [${starts.join(', ')}]`,
+        `  shim daemon with one idle pod: RSS ${(mem.rssKiB / 1024).toFixed(1)} MiB, PSS ${(mem.pssKiB / 1024).toFixed(1)} MiB`,
+      ].join('\n'),
+    );
+  } finally {
+    await cd.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1]?.endsWith('ctr-run.ts')) await benchCtrRun(Number(process.argv[2] ?? 3));
