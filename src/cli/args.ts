@@ -1,11 +1,12 @@
 // kata-runtime's command line: global options (anywhere), one command, its options.
 // Pure; unknown input becomes a usage error that names the offending word.
 
-/** Commands and the options each accepts. A future `sandbox-sizing <sandbox-id>` slots in here. */
+/** Commands and the options each accepts. */
 export const COMMANDS = {
   check: { aliases: ['kata-check'], flags: [] as readonly string[], summary: 'tell whether a sandbox can start on this host' },
   env: { aliases: ['kata-env'], flags: ['--json'] as readonly string[], summary: 'show the configuration and host facts (TOML, or JSON with --json)' },
   version: { aliases: [], flags: [] as readonly string[], summary: 'show the version' },
+  'sandbox-sizing': { aliases: [], flags: ['--json'] as readonly string[], summary: 'explain why a running sandbox VM has its vCPUs and memory (argument: sandbox id)' },
   help: { aliases: ['h'], flags: [] as readonly string[], summary: 'show this help' },
 } as const;
 
@@ -20,6 +21,8 @@ export type ParsedArgs =
       readonly configPath: string | undefined;
       readonly logPath: string | undefined;
       readonly flags: ReadonlySet<string>;
+      /** The one argument of commands that take one (sandbox-sizing's sandbox id). */
+      readonly argument?: string;
     };
 
 const VALUE_OPTIONS: Readonly<Record<string, 'config' | 'log'>> = {
@@ -40,6 +43,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
   const flags = new Set<string>();
   let command: CommandName | undefined;
   let showPaths = false;
+  let argument: string | undefined;
   const usage = (message: string): ParsedArgs => ({ kind: 'usage-error', message });
 
   for (let i = 0; i < argv.length; i++) {
@@ -65,11 +69,14 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     } else if (command === undefined) {
       command = commandNamed(arg);
       if (command === undefined) return usage(`unknown command ${JSON.stringify(arg)}`);
+    } else if (command === 'sandbox-sizing' && argument === undefined) {
+      argument = arg;
     } else {
       return usage(`unexpected argument ${JSON.stringify(arg)} for command ${command}`);
     }
   }
   // Kata prints the paths and exits before looking at any command.
   if (showPaths) return { kind: 'show-config-paths' };
-  return { kind: 'command', command: command ?? 'help', configPath: values.config, logPath: values.log, flags };
+  if (command === 'sandbox-sizing' && argument === undefined) return usage('sandbox-sizing needs a sandbox id');
+  return { kind: 'command', command: command ?? 'help', configPath: values.config, logPath: values.log, flags, ...(argument ? { argument } : {}) };
 }

@@ -13,6 +13,8 @@ export interface CliIo {
   readonly defaultConfigPaths: readonly string[];
   /** Reported by `env` as Runtime.Path. */
   readonly runtimePath: string;
+  /** Where sandboxes' management sockets live (/run/vc/sbs unless a test points elsewhere). */
+  readonly sandboxStateRoot?: string;
 }
 
 export function processCliIo(): CliIo {

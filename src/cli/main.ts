@@ -4,6 +4,7 @@ import { loadConfig, type KataConfig } from '../config/index.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { toRpcError } from '../ttrpc/status.js';
 import { parseArgs } from './args.js';
+import { sandboxSizing } from './sandbox-sizing.js';
 import type { CliIo } from './cli-io.js';
 import { CONFIG_COMMANDS } from './commands.js';
 import { usageText } from './usage.js';
@@ -27,6 +28,15 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   if (args.command === 'version') {
     io.stdout(`${versionText()}\n`);
     return 0;
+  }
+  if (args.command === 'sandbox-sizing') {
+    try {
+      await sandboxSizing(args.argument!, args.flags.has('--json'), io.stdout, io.sandboxStateRoot);
+      return 0;
+    } catch (err) {
+      io.stderr(`kata-runtime: ${toRpcError(err).message}\n`);
+      return 1;
+    }
   }
   const run = CONFIG_COMMANDS[args.command];
   if (run === undefined) {

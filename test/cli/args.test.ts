@@ -22,10 +22,11 @@ describe('parseArgs', () => {
   it('names what it does not understand', () => {
     expect(parseArgs(['--json', 'env'])).toEqual({ kind: 'usage-error', message: 'unknown option --json' });
     expect(parseArgs(['check', '-v'])).toEqual({ kind: 'usage-error', message: 'unknown option -v for command check' });
-    expect(parseArgs(['sandbox-sizing', 'abc'])).toEqual({
+    expect(parseArgs(['sandbox-sizing', 'abc', 'def'])).toEqual({
       kind: 'usage-error',
-      message: 'unknown command "sandbox-sizing"',
+      message: 'unexpected argument "def" for command sandbox-sizing',
     });
+    expect(parseArgs(['no-such-command'])).toEqual({ kind: 'usage-error', message: 'unknown command "no-such-command"' });
     expect(parseArgs(['--kata-config='])).toEqual({ kind: 'usage-error', message: 'option --kata-config needs a value' });
   });
 });
