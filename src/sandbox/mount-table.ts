@@ -1,19 +1,17 @@
-// Unmounting a bundle's rootfs after a crash. Node has no umount(2), so the util-linux
-// tool does it; /proc/self/mountinfo says whether anything is still mounted there.
+// The host's mount table, read from /proc/self/mountinfo, and unmounting. Node has no
+// umount(2), so the util-linux tool does it.
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
-/** Stacked mounts are peeled one by one (Kata's UnmountAll loops the same way). */
-const MAX_LAYERS = 16;
 
 /** Decodes mountinfo's octal escapes (\040 for a space ...). */
 function unescape(path: string): string {
   return path.replace(/\\([0-7]{3})/g, (_, oct: string) => String.fromCharCode(parseInt(oct, 8)));
 }
 
-/** Mount points from mountinfo text (field 5). */
+/** Mount points from mountinfo text (field 5), one entry per mount (stacked ones repeat). */
 export function mountPoints(mountinfo: string): string[] {
   return mountinfo
     .split('\n')
@@ -22,21 +20,20 @@ export function mountPoints(mountinfo: string): string[] {
     .map(unescape);
 }
 
+const readMountPoints = async (): Promise<string[]> => mountPoints(await readFile('/proc/self/mountinfo', 'utf8').catch(() => ''));
+
 export async function isMountPoint(path: string): Promise<boolean> {
-  const text = await readFile('/proc/self/mountinfo', 'utf8');
-  return mountPoints(text).includes(path);
+  return (await readMountPoints()).includes(path);
 }
 
-/** Unmounts every layer mounted on `path`, lazily if busy; returns how many were removed. */
+/**
+ * Unmounts everything at and below `path`, deepest first, every stacked layer, lazily
+ * if busy. Returns how many mounts were removed.
+ */
 export async function unmountAll(path: string): Promise<number> {
-  let count = 0;
-  while (count < MAX_LAYERS && (await isMountPoint(path))) {
-    try {
-      await run('umount', [path]);
-    } catch {
-      await run('umount', ['-l', path]);
-    }
-    count++;
+  const points = (await readMountPoints()).filter((p) => p === path || p.startsWith(`${path}/`)).sort((a, b) => b.length - a.length);
+  for (const p of points) {
+    await run('umount', [p]).catch(() => run('umount', ['-l', p]).catch(() => undefined));
   }
-  return count;
+  return points.length;
 }

@@ -20,9 +20,19 @@ import {
   type SharedDirs,
 } from './shared-fs.js';
 import { applyResourceUpdate, computeSizing, resourcesFromSpec, type ContainerResources, type Sizing, type SizingConfig } from './sizing.js';
-import { staticSizing } from './static-sizing.js';
+import { staticSizing, type StaticSizing } from './static-sizing.js';
 import { cleanupSandbox, saveSandboxState } from './state-store.js';
-import { resizeVm } from './vm-resize.js';
+import { resizeVm, type ResizeOutcome } from './vm-resize.js';
+
+export interface SizingReport {
+  readonly sandboxId: string;
+  readonly mode: string;
+  readonly current: { readonly vcpus: number; readonly memoryMiB: number } | null;
+  readonly config: Readonly<Record<string, number>>;
+  readonly static: StaticSizing | null;
+  readonly target: Sizing | null;
+  readonly lastResize: ResizeOutcome | null;
+}
 
 export interface ExitInfo {
   readonly exitStatus: number;
@@ -78,6 +88,8 @@ export class Sandbox extends EventEmitter<SandboxEvents> {
   private readonly dirs: SharedDirs;
   private readonly vmRunDir: string;
   private lastSizing: Sizing | undefined;
+  private lastResize: ResizeOutcome | undefined;
+  private fixedSizing: StaticSizing | undefined;
   private staticSize = false;
   private stopping: Promise<void> | undefined;
   private readonly oomAbort = new AbortController();
@@ -104,6 +116,33 @@ export class Sandbox extends EventEmitter<SandboxEvents> {
   /** Sizing inputs and the last decision, for the management endpoint and logs. */
   get sizing(): Sizing | undefined {
     return this.lastSizing;
+  }
+
+  /**
+   * Why the VM has its size: the configuration's limits, each container's contribution,
+   * the target, the caps applied, and what hotplug actually reached.
+   */
+  sizingReport(): SizingReport {
+    const h = this.opts.config.hypervisor;
+    return {
+      sandboxId: this.id,
+      mode: this.fixedSizing ? `static (${this.fixedSizing.source})` : 'dynamic: recomputed on every container create, update and delete',
+      current: this.vm?.hypervisor.resources() ?? null,
+      config: {
+        defaultVcpus: h.defaultVcpus,
+        defaultMaxVcpus: h.defaultMaxVcpus,
+        defaultMemoryMiB: h.defaultMemoryMiB,
+        defaultMaxMemoryMiB: h.defaultMaxMemoryMiB,
+        memorySlots: h.memorySlots,
+      },
+      static: this.fixedSizing ?? null,
+      target: this.lastSizing ?? null,
+      lastResize: this.lastResize ?? null,
+    };
+  }
+
+  agentUrl(): string {
+    return this.vm?.hypervisor.agentUrl ?? '';
   }
 
   /** The agent's stdio calls, for the shim's FIFO copies. */
@@ -277,6 +316,7 @@ export class Sandbox extends EventEmitter<SandboxEvents> {
     const cfg = this.sizingConfig();
     const fixed = staticSizing(cfg, this.opts.config.runtime.staticSandboxResourceMgmt, spec.annotations ?? {}, spec.linux?.resources);
     this.staticSize = fixed !== undefined;
+    this.fixedSizing = fixed;
     const sizing = computeSizing(cfg, this.shares());
     this.lastSizing = sizing;
     const size = fixed ?? sizing;
@@ -303,7 +343,7 @@ export class Sandbox extends EventEmitter<SandboxEvents> {
     const sizing = computeSizing(this.sizingConfig(), this.shares());
     this.lastSizing = sizing;
     log.info({ vcpus: sizing.vcpus, memoryMiB: sizing.memoryMiB, cpu: sizing.cpu, memory: sizing.memory }, 'sandbox sizing');
-    await resizeVm(this.vm, sizing, log);
+    this.lastResize = await resizeVm(this.vm, sizing, log);
   }
 
   private watchExit(containerId: string, execId: string, p: ProcessEntry): void {

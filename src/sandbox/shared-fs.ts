@@ -3,10 +3,11 @@
 // what virtiofsd serves. Mounts made after the VM booted propagate into virtiofsd's
 // namespace, so containers can join a running sandbox.
 import { execFile } from 'node:child_process';
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Code, RpcError } from '../ttrpc/status.js';
+import { isMountPoint, unmountAll } from './mount-table.js';
 
 const run = promisify(execFile);
 
@@ -38,24 +39,6 @@ async function mount(args: string[]): Promise<void> {
   } catch (err) {
     const e = err as { stderr?: string; message: string };
     throw new RpcError(Code.INTERNAL, `mount ${args.join(' ')}: ${(e.stderr ?? e.message).trim()}`);
-  }
-}
-
-export async function isMountPoint(path: string): Promise<boolean> {
-  const info = await readFile('/proc/self/mountinfo', 'utf8').catch(() => '');
-  return info.split('\n').some((l) => l.split(' ')[4] === path);
-}
-
-/** Unmounts everything at and below `path`, deepest first; lazily if busy. */
-export async function unmountAll(path: string): Promise<void> {
-  const info = await readFile('/proc/self/mountinfo', 'utf8').catch(() => '');
-  const points = info
-    .split('\n')
-    .map((l) => (l.split(' ')[4] ?? '').replace(/\\040/g, ' '))
-    .filter((p) => p === path || p.startsWith(`${path}/`))
-    .sort((a, b) => b.length - a.length);
-  for (const p of points) {
-    await run('umount', [p]).catch(() => run('umount', ['-l', p]).catch(() => undefined));
   }
 }
 

@@ -3,7 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { unmountAll } from './shared-fs.js';
+import { unmountAll } from './mount-table.js';
 
 /** Kata's per-sandbox state directory (the shim-monitor socket lives here too). */
 export const SANDBOX_STATE_ROOT = '/run/vc/sbs';

@@ -3,7 +3,7 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { shimSocketPath } from './address.js';
-import { unmountAll } from './rootfs-mounts.js';
+import { unmountAll } from '../sandbox/mount-table.js';
 import type { CleanupContext } from './shim-context.js';
 import { probeSocket } from './socket.js';
 import { cleanupSandbox } from '../sandbox/state-store.js';

@@ -6,7 +6,7 @@ import { containerKind } from '../../src/shim/container-type.js';
 import { daemonArgs } from '../../src/shim/daemon-launch.js';
 import { DEAD_SHIM_EXIT_STATUS, encodeDeleteResponse } from '../../src/shim/delete.js';
 import { parseShimFlags } from '../../src/shim/flags.js';
-import { mountPoints } from '../../src/shim/rootfs-mounts.js';
+import { mountPoints } from '../../src/sandbox/mount-table.js';
 
 describe('containerKind (Kata getAddress rules)', () => {
   it('is a single container without any type annotation', () => {
