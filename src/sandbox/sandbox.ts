@@ -319,7 +319,9 @@ export class Sandbox extends EventEmitter<SandboxEvents> {
     this.fixedSizing = fixed;
     const sizing = computeSizing(cfg, this.shares());
     this.lastSizing = sizing;
-    const size = fixed ?? sizing;
+    // Dynamic sizing boots with default_memory and hot-adds the containers' share, as Kata
+    // does: hot-added blocks count fully in the guest's MemTotal, boot RAM loses its memmap.
+    const size = fixed ?? { vcpus: sizing.vcpus, memoryMiB: cfg.defaultMemoryMiB };
     this.opts.log.info({ vcpus: size.vcpus, memoryMiB: size.memoryMiB, static: fixed?.source, reasons: fixed ? fixed.inputs : { cpu: sizing.cpu, memory: sizing.memory } }, 'booting sandbox VM');
     const boot = this.opts.boot ?? bootSandboxVm;
     this.vm = await boot({
@@ -336,6 +338,7 @@ export class Sandbox extends EventEmitter<SandboxEvents> {
     void this.vm.hypervisor.exited.then(() => this.onVmExit());
     await this.vm.agent.createSandbox({ sandboxId: this.id, hostname: spec.hostname ?? '', storages: [sharedFsStorage()] });
     void this.watchOom();
+    if (!fixed && sizing.memoryMiB > size.memoryMiB) await this.resize(this.opts.log);
   }
 
   private async resize(log: Logger): Promise<void> {

@@ -11,6 +11,7 @@ import { containerKind } from './container-type.js';
 import { refuseHostNamespaces, sandboxConfig } from './create-checks.js';
 import { EventPublisher, TOPIC } from './events/index.js';
 import { hostCgroupMode, metricsAny } from './metrics.js';
+import { monitorSocketPath, startMonitorServer, type MonitorServer } from './monitor-server.js';
 import type { ShimContext, TaskService } from './shim-context.js';
 import { attach, openProcessIo, type ProcessIo, type StdioCopy, type StdioPaths } from './stdio/index.js';
 import { exitTimestamp, goTimestamp } from './timestamps.js';
@@ -50,6 +51,7 @@ export function createTaskService(ctx: ShimContext): TaskService {
   const events = new EventPublisher({ ttrpcAddress: ctx.ttrpcAddress || undefined, namespace: ctx.namespace, log: ctx.log });
   const records = new Map<string, IoRecord>();
   let sandbox: Sandbox | undefined;
+  let monitor: MonitorServer | undefined;
 
   const need = (): Sandbox => {
     if (!sandbox) throw new RpcError(Code.NOT_FOUND, 'no container exists in this shim');
@@ -106,6 +108,13 @@ export function createTaskService(ctx: ShimContext): TaskService {
         throw err;
       }
       records.set(key(req.id, ''), rec);
+      if (!monitor) {
+        const s = sandbox;
+        monitor = await startMonitorServer(monitorSocketPath(s.id), { sizingReport: () => s.sizingReport(), agentUrl: () => s.agentUrl() }).catch((err: unknown) => {
+          ctx.log.warn({ err }, 'management endpoint not started');
+          return undefined;
+        });
+      }
       events.publish(TOPIC.create, {
         containerId: req.id,
         bundle: req.bundle,
@@ -133,7 +142,11 @@ export function createTaskService(ctx: ShimContext): TaskService {
       await releaseIo(req.id, req.execId);
       if (!req.execId) {
         events.publish(TOPIC.delete, { containerId: req.id, pid, exitStatus: info.exitStatus, exitedAt: goTimestamp(info.exitedAt), id: req.id });
-        if (s.containerCount === 0) await events.flush();
+        if (s.containerCount === 0) {
+          await monitor?.close();
+          monitor = undefined;
+          await events.flush();
+        }
       }
       return { pid, exitStatus: info.exitStatus, exitedAt: goTimestamp(info.exitedAt) };
     },
@@ -244,6 +257,7 @@ export function createTaskService(ctx: ShimContext): TaskService {
     handlers,
     shutdown: new Promise<void>(() => undefined),
     async dispose() {
+      await monitor?.close();
       await sandbox?.stop();
       await events.flush();
       await events.close();
