@@ -2,6 +2,7 @@
 import { benchCtrRun } from './ctr-run.js';
 import { benchTtrpcVsGrpc } from './ttrpc.js';
 import { benchVmBoot } from './vm-boot.js';
+import { benchUpdate } from './update.js';
 
 console.log('== ttrpc vs @grpc/grpc-js, unary over a unix socket');
 await benchTtrpcVsGrpc({ durationMs: 2000, callers: [1, 8, 32] });
@@ -9,3 +10,5 @@ console.log('\n== guest boot');
 await benchVmBoot(3);
 console.log('\n== containerd: ctr run with this shim and with runc');
 await benchCtrRun(3);
+console.log('\n== Update latency: cgroups only vs vCPU and memory hotplug');
+await benchUpdate(3);
