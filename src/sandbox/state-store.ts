@@ -48,7 +48,12 @@ export async function cleanupSandbox(sandboxId: string, root = SANDBOX_STATE_ROO
   const s = await loadSandboxState(sandboxId, root);
   if (s) {
     if (s.vmPid && processMatches(s.vmPid, s.vmRunDir)) {
-      process.kill(s.vmPid, 'SIGKILL');
+      // A pod's sandbox and its containers are cleaned up concurrently: the VM may be gone already.
+      try {
+        process.kill(s.vmPid, 'SIGKILL');
+      } catch {
+        // ESRCH: exited since the check
+      }
       for (let i = 0; i < 100 && existsSync(`/proc/${s.vmPid}`) && processMatches(s.vmPid, s.vmRunDir); i++) {
         await new Promise((r) => setTimeout(r, 20));
       }

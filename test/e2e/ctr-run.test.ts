@@ -1,16 +1,10 @@
 // containerd 1.6 runs containers in VMs through our shim: ctr run, exec, kill, exit codes,
 // and nothing left behind afterwards.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { mkdtempSync, mkdirSync, rmSync, symlinkSync, readdirSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readdirSync, existsSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
-import { startContainerd, type Containerd } from '../support/containerd.js';
-import { importBusybox } from '../support/images.js';
-import { testVmConfig } from '../vm/vm-config.js';
-
-const DIST = join(import.meta.dirname, '../../dist');
-const RUNTIME = 'io.containerd.kata.v2';
+import type { Containerd } from '../support/containerd.js';
+import { startKataEnv, RUNTIME, type KataEnv } from './kata-env.js';
 
 function leftovers(): { qemu: string[]; virtiofsd: string[]; shims: string[] } {
   const ps = execFileSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' }).split('\n');
@@ -22,23 +16,17 @@ function leftovers(): { qemu: string[]; virtiofsd: string[]; shims: string[] } {
 }
 
 describe('ctr run with the kata runtime', () => {
-  let dir: string;
+  let env: KataEnv;
   let cd: Containerd;
   let image: string;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'e2e-'));
-    const bin = join(dir, 'bin');
-    mkdirSync(bin);
-    symlinkSync(join(DIST, 'containerd-shim-kata-v2.mjs'), join(bin, 'containerd-shim-kata-v2'));
-    await testVmConfig(dir);
-    cd = await startContainerd({ extraPath: [bin], env: { KATA_CONF_FILE: join(dir, 'configuration.toml') } });
-    image = await importBusybox(cd);
+    env = await startKataEnv();
+    ({ cd, image } = env);
   }, 120_000);
 
   afterAll(async () => {
-    await cd?.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await env?.stop();
   });
 
   it('prints the output of a container that runs in its own VM', async () => {

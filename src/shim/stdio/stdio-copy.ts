@@ -2,7 +2,7 @@
 // stdin FIFO → WriteStdin (then CloseStdin at EOF), ReadStdout/ReadStderr → FIFOs
 // until an empty read. Agent failures end a copy with a log line, never a rejection.
 import type { Agent } from '../../agent/agent.js';
-import { withContext, type Logger } from '../../log/logger.js';
+import type { Logger } from '../../log/logger.js';
 import { Code, internal, toRpcError } from '../../ttrpc/status.js';
 import type { OutputSink } from './output-sink.js';
 import type { ProcessIo } from './process-io.js';
@@ -28,7 +28,9 @@ export interface AttachOptions {
 
 /** Call once the agent process exists (after StartContainer / ExecProcess). */
 export function attach(io: ProcessIo, agent: StdioAgent, containerId: string, execId: string, opts: AttachOptions = {}): StdioCopy {
-  const log = withContext(io.log, { container: containerId, exec: execId });
+  // io.log already names the container and containerd's exec id; the agent's exec id
+  // (the container id for init, as in Kata) gets its own key instead of a second `exec`.
+  const log = io.log.child({ agentExec: execId });
   let agentStdinClosed: Promise<void> | undefined;
   const closeAgentStdin = (): Promise<void> => {
     agentStdinClosed ??= agent.closeStdin(containerId, execId).then(
