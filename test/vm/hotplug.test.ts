@@ -35,7 +35,7 @@ describe('hotplug on the real guest', () => {
     dir = mkdtempSync(join(tmpdir(), 'vm-hotplug-'));
     mkdirSync(join(dir, 'shared/probe/rootfs'), { recursive: true });
     makeBusyboxRootfs(join(dir, 'shared/probe/rootfs'));
-    const config = await testVmConfig(dir, { defaultMaxVcpus: 3 });
+    const config = await testVmConfig(dir, { defaultMaxVcpus: 3, memorySlots: 2 });
     vm = await bootSandboxVm({ sandboxId: 'it-hotplug', config, sharedDir: join(dir, 'shared'), runDir: join(dir, 'vm'), vcpus: 1, memoryMiB: 512, log });
     await vm.agent.createSandbox({ sandboxId: 'it-hotplug', hostname: 'h', storages: [sharedFsStorage()] });
   }, 120_000);
@@ -65,10 +65,19 @@ describe('hotplug on the real guest', () => {
     await vm.agent.check();
   }, 60_000);
 
+  it('stops at memory_slots, reports it, and the VM keeps working', async () => {
+    expect((await resizeVm(vm, { vcpus: 3, memoryMiB: 1024 }, log)).memoryMiB).toEqual({ current: 1024 });
+    const r = await resizeVm(vm, { vcpus: 3, memoryMiB: 1280 }, log);
+    expect(r.memoryMiB.current).toBe(1024);
+    expect(r.memoryMiB.limitedBy).toBe('all 2 memory slots are used (memory_slots)');
+    expect(await run('nproc')).toBe('3');
+    await vm.agent.check();
+  }, 60_000);
+
   it('removes hot-added vCPUs and never shrinks memory', async () => {
     const r = await resizeVm(vm, { vcpus: 1, memoryMiB: 512 }, log);
     expect(r.vcpus.current).toBe(1);
-    expect(r.memoryMiB.current).toBe(768);
+    expect(r.memoryMiB.current).toBe(1024);
     expect(await run('nproc')).toBe('1');
     await vm.agent.check();
   }, 60_000);

@@ -14,6 +14,7 @@ export interface TestVmConfig {
   dialTimeoutSec?: number;
   defaultMemoryMiB?: number;
   defaultMaxVcpus?: number;
+  memorySlots?: number;
   kernelParams?: string;
   extra?: string;
 }
@@ -31,7 +32,7 @@ kernel_params = "${o.kernelParams ?? '8250.nr_uarts=1 i8042.nomux'}"
 default_vcpus = 1
 default_maxvcpus = ${o.defaultMaxVcpus ?? 4}
 default_memory = ${o.defaultMemoryMiB ?? 512}
-memory_slots = 10
+memory_slots = ${o.memorySlots ?? 10}
 shared_fs = "virtio-fs"
 virtio_fs_daemon = "/usr/lib/qemu/virtiofsd"
 valid_virtio_fs_daemon_paths = ["/usr/lib/qemu/virtiofsd"]
