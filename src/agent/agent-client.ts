@@ -37,10 +37,7 @@ export class AgentClient implements Agent {
   private readonly agent: ServiceClient<typeof grpc_AgentService>;
   private readonly health: ServiceClient<typeof grpc_Health>;
 
-  constructor(
-    private readonly ttrpc: TtrpcClient,
-    private readonly log: Logger,
-  ) {
+  constructor(private readonly ttrpc: TtrpcClient) {
     this.agent = serviceClient(ttrpc, grpc_AgentService);
     this.health = serviceClient(ttrpc, grpc_Health);
   }
@@ -62,7 +59,7 @@ export class AgentClient implements Agent {
       (signal) => dialAgent(url, { signal }),
       { timeoutMs: opts.timeoutMs, intervalMs: 20, signal: opts.signal, target: url },
       async (s) => {
-        const candidate = new AgentClient(new TtrpcClient(s, { log: opts.log }), opts.log);
+        const candidate = new AgentClient(new TtrpcClient(s, { log: opts.log }));
         await candidate.check(Math.max(1, deadline - Date.now()), opts.signal);
         client = candidate;
         return true;

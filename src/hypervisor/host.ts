@@ -1,5 +1,5 @@
 // Host facts the hypervisor layer needs at VM launch, read once per process.
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 
 /**
  * The host TSC rate in kHz, so a TCG guest can skip its slow calibration. The kernel
@@ -15,4 +15,3 @@ export function hostTscKhz(): number | undefined {
   }
 }
 
-export const hasVhostVsock = (): boolean => existsSync('/dev/vhost-vsock');

@@ -8,7 +8,7 @@ import type { KataConfig } from '../config/index.js';
 import type { Logger } from '../log/logger.js';
 import type { LinuxResources, Process, Spec } from '../oci/runtime-spec.js';
 import { Code, RpcError } from '../ttrpc/status.js';
-import { checkAllowed, exited, transition, type ProcessOp, type ProcessState } from './process-state.js';
+import { checkAllowed, exited, transition, type ProcessState } from './process-state.js';
 import { bootSandboxVm, GUEST_SHARED_DIR, sharedFsStorage, type SandboxVm, type VmBootOptions } from './sandbox-vm.js';
 import {
   mountContainerRootfs,
@@ -419,4 +419,3 @@ export class Sandbox extends EventEmitter<SandboxEvents> {
   }
 }
 
-export type { ProcessOp };
