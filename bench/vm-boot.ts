@@ -13,6 +13,7 @@ import { QemuHypervisor, qemuRunPaths } from '../src/hypervisor/qemu/qemu.js';
 import { bootSandboxVm, sharedFsStorage, GUEST_SHARED_DIR } from '../src/sandbox/sandbox-vm.js';
 import { makeBusyboxRootfs, ociSpec } from '../test/guest/busybox-bundle.js';
 import { testVmConfig } from '../test/vm/vm-config.js';
+import { readStdoutToEnd } from '../test/vm/agent-output.js';
 
 const log = pino({ level: 'silent' });
 const MARKER = 'KATA_GUEST_INIT_MARKER';
@@ -67,8 +68,7 @@ async function agentBoot(dir: string, i: number, measureMemory: boolean): Promis
     await vm.agent.createSandbox({ sandboxId: 'bench', hostname: 'bench', storages: [sharedFsStorage()] });
     await vm.agent.createContainer({ containerId: 'm', spec: ociSpec(`${GUEST_SHARED_DIR}/m/rootfs`, ['cat', '/proc/meminfo']) });
     await vm.agent.startContainer('m');
-    let text = '';
-    for (let c = await vm.agent.readStdout('m', 'm', 32768); c.length; c = await vm.agent.readStdout('m', 'm', 32768)) text += Buffer.from(c).toString();
+    const text = await readStdoutToEnd(vm.agent, 'm', 'm');
     const kib = (k: string): number => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(text)?.[1] ?? NaN);
     return { ms: vm.bootMs, usedMiB: Math.round((kib('MemTotal') - kib('MemAvailable')) / 1024), totalMiB: Math.round(kib('MemTotal') / 1024) };
   } finally {

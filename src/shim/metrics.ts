@@ -13,7 +13,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { io, type google, type grpc } from '../gen/proto.js';
-import { bareTypeUrl } from './events/type-url.js';
+import { bareTypeUrl } from './type-url.js';
 
 export type CgroupMode = 'v1' | 'v2';
 type Stats = grpc.StatsContainerResponse.$Properties;

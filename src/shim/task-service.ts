@@ -1,12 +1,11 @@
 // containerd.task.v2.Task: converts containerd's requests into Sandbox calls once,
 // copies stdio, and publishes every event through one ordered queue.
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { google } from '../gen/proto.js';
-import type { LinuxResources, Process, Spec } from '../oci/runtime-spec.js';
+import type { LinuxResources, Process } from '../oci/runtime-spec.js';
 import { Sandbox, type ExitInfo } from '../sandbox/sandbox.js';
 import { statusNumber } from '../sandbox/process-state.js';
 import { Code, RpcError, invalidArgument } from '../ttrpc/status.js';
+import { readBundleSpec } from './bundle.js';
 import { containerKind } from './container-type.js';
 import { refuseHostNamespaces, sandboxConfig } from './create-checks.js';
 import { EventPublisher, TOPIC } from './events/index.js';
@@ -80,9 +79,7 @@ export function createTaskService(ctx: ShimContext): TaskService {
 
   const handlers: TaskService['handlers'] = {
     async Create(req) {
-      const spec = JSON.parse(await readFile(join(req.bundle, 'config.json'), 'utf8').catch((err: Error) => {
-        throw invalidArgument(`container ${req.id}: cannot read ${req.bundle}/config.json: ${err.message}`);
-      })) as Spec;
+      const spec = await readBundleSpec(req.bundle);
       refuseHostNamespaces(req.id, spec);
       const kind = containerKind(spec.annotations);
       if (!sandbox) {
@@ -231,9 +228,9 @@ export function createTaskService(ctx: ShimContext): TaskService {
     },
 
     async Wait(req) {
-      record(req.id, req.execId);
+      const r = record(req.id, req.execId);
       need().state(req.id, req.execId);
-      const info = await record(req.id, req.execId).reported;
+      const info = await r.reported;
       return { exitStatus: info.exitStatus, exitedAt: goTimestamp(info.exitedAt) };
     },
 

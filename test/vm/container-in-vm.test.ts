@@ -7,22 +7,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { pino } from 'pino';
-import type { Agent } from '../../src/agent/agent.js';
 import { bootSandboxVm, sharedFsStorage, GUEST_SHARED_DIR, type SandboxVm } from '../../src/sandbox/sandbox-vm.js';
 import { Code, RpcError } from '../../src/ttrpc/status.js';
 import { makeBusyboxRootfs, ociSpec } from '../guest/busybox-bundle.js';
 import { testVmConfig } from './vm-config.js';
+import { readStdoutToEnd } from './agent-output.js';
 
 const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
-
-async function readAll(agent: Agent, cid: string, eid: string): Promise<string> {
-  let out = '';
-  for (;;) {
-    const chunk = await agent.readStdout(cid, eid, 32 * 1024);
-    if (chunk.length === 0) return out;
-    out += Buffer.from(chunk).toString();
-  }
-}
 
 /** Processes whose command line mentions `marker`. */
 function processesMentioning(marker: string): string[] {
@@ -60,7 +51,7 @@ describe('a container inside the real guest VM', () => {
     const spec = ociSpec(`${GUEST_SHARED_DIR}/c1/rootfs`, ['sh', '-c', 'echo hello; cat /proc/version']);
     await agent.createContainer({ containerId: 'c1', spec });
     await agent.startContainer('c1');
-    const [out, status] = await Promise.all([readAll(agent, 'c1', 'c1'), agent.waitProcess('c1', 'c1')]);
+    const [out, status] = await Promise.all([readStdoutToEnd(agent, 'c1', 'c1'), agent.waitProcess('c1', 'c1')]);
     expect(status).toBe(0);
     const lines = out.trim().split('\n');
     expect(lines[0]).toBe('hello');
@@ -75,7 +66,7 @@ describe('a container inside the real guest VM', () => {
     await agent.createContainer({ containerId: 'c2', spec: ociSpec(`${GUEST_SHARED_DIR}/c2/rootfs`, ['sleep', '300']) });
     await agent.startContainer('c2');
     await agent.execProcess('c2', 'e1', { user: { uid: 0, gid: 0 }, args: ['sh', '-c', 'uname -r; exit 7'], env: ['PATH=/bin'], cwd: '/' });
-    const [out, status] = await Promise.all([readAll(agent, 'c2', 'e1'), agent.waitProcess('c2', 'e1')]);
+    const [out, status] = await Promise.all([readStdoutToEnd(agent, 'c2', 'e1'), agent.waitProcess('c2', 'e1')]);
     expect(status).toBe(7);
     expect(out.trim()).toMatch(/^6\.1\.0-\S+-cloud-amd64$/);
     await agent.signalProcess('c2', '', 9);

@@ -9,6 +9,7 @@ import { bootSandboxVm, sharedFsStorage, GUEST_SHARED_DIR, type SandboxVm } from
 import { resizeVm } from '../../src/sandbox/vm-resize.js';
 import { makeBusyboxRootfs, ociSpec } from '../guest/busybox-bundle.js';
 import { testVmConfig } from './vm-config.js';
+import { readStdoutToEnd } from './agent-output.js';
 
 const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 
@@ -22,8 +23,7 @@ describe('hotplug on the real guest', () => {
     const id = `probe${n++}`;
     await vm.agent.createContainer({ containerId: id, spec: ociSpec(`${GUEST_SHARED_DIR}/probe/rootfs`, ['sh', '-c', cmd]) });
     await vm.agent.startContainer(id);
-    let out = '';
-    for (let c = await vm.agent.readStdout(id, id, 32768); c.length; c = await vm.agent.readStdout(id, id, 32768)) out += Buffer.from(c).toString();
+    const out = await readStdoutToEnd(vm.agent, id, id);
     expect(await vm.agent.waitProcess(id, id)).toBe(0);
     await vm.agent.removeContainer(id);
     return out.trim();

@@ -5,7 +5,7 @@
 import type { containerd } from '../../gen/proto.js';
 import type { MessageClass } from '../../ttrpc/index.js';
 import { goTimestamp, type Timestamp } from '../timestamps.js';
-import { bareTypeUrl } from './type-url.js';
+import { bareTypeUrl } from '../type-url.js';
 import { TASK_EVENT_TYPES, isTaskTopic, type TaskEventOf, type TaskTopic } from './topics.js';
 
 export type ForwardRequest = containerd.services.events.ttrpc.v1.ForwardRequest.$Properties;

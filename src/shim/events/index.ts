@@ -1,6 +1,6 @@
 // The shim's containerd event edge: typed topics and the ordered publisher.
 export { TOPIC, TASK_EVENT_TYPES, isTaskTopic, type TaskEventOf, type TaskTopic } from './topics.js';
-export { bareTypeUrl } from './type-url.js';
+export { bareTypeUrl } from '../type-url.js';
 export { forwardRequest, packTaskEvent, type ForwardRequest, type PackedEvent } from './envelope.js';
 export {
   EVENT_CALL_TIMEOUT_MS,
