@@ -72,6 +72,7 @@ export const QEMU_DEFAULTS: QemuConfig = deepFreeze({
   enableHugepages: false,
   enableMemPrealloc: false,
   enableIommu: false,
+  disableVhostNet: false,
 });
 
 export const AGENT_DEFAULTS: AgentConfig = deepFreeze({

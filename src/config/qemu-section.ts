@@ -22,7 +22,7 @@ const KATA_ONLY_KEYS: ReadonlySet<string> = new Set([
   'hot_plug_vfio', 'cold_plug_vfio', 'hotplug_vfio_on_root_bus', 'pcie_root_port', 'pcie_switch_port',
   'disable_selinux', 'disable_guest_selinux', 'disable_seccomp', 'seccompsandbox', 'enable_guest_swap',
   'rootless', 'guest_hook_path', 'guest_memory_dump_path', 'guest_memory_dump_paging',
-  'disable_vhost_net', 'enable_vhost_user_store', 'vhost_user_store_path', 'valid_vhost_user_store_paths',
+  'enable_vhost_user_store', 'vhost_user_store_path', 'valid_vhost_user_store_paths',
   'vhost_user_reconnect_timeout_sec', 'file_mem_backend', 'valid_file_mem_backends',
   'valid_entropy_sources', 'rx_rate_limiter_max_rate', 'tx_rate_limiter_max_rate',
   'reclaim_guest_freed_memory', 'indep_iothreads', 'confidential_guest', 'sev_snp_guest',
@@ -75,6 +75,7 @@ export function readQemuSection(r: SectionReader, host: HostFacts): QemuConfig {
     enableHugepages: r.bool('enable_hugepages', d.enableHugepages),
     enableMemPrealloc: r.bool('enable_mem_prealloc', d.enableMemPrealloc),
     enableIommu: r.bool('enable_iommu', d.enableIommu),
+    disableVhostNet: r.bool('disable_vhost_net', d.disableVhostNet),
   };
   checkCombinations(r, raw);
   r.warnUnread(KATA_ONLY_KEYS);

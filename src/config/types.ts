@@ -84,6 +84,8 @@ export interface QemuConfig {
   readonly enableHugepages: boolean;
   readonly enableMemPrealloc: boolean;
   readonly enableIommu: boolean;
+  /** vhost-net is used only when KVM runs the VM and /dev/vhost-net opens; this turns it off. */
+  readonly disableVhostNet: boolean;
 }
 
 /** The union grows when more hypervisors are supported. */

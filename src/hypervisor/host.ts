@@ -1,5 +1,5 @@
 // Host facts the hypervisor layer needs at VM launch, read once per process.
-import { readFileSync } from 'node:fs';
+import { closeSync, constants, openSync, readFileSync } from 'node:fs';
 
 /**
  * The host TSC rate in kHz, so a TCG guest can skip its slow calibration. The kernel
@@ -15,3 +15,13 @@ export function hostTscKhz(): number | undefined {
   }
 }
 
+
+/** Whether the in-kernel virtio-net backend can be used: /dev/vhost-net opens read-write. */
+export function vhostNetAvailable(path = '/dev/vhost-net'): boolean {
+  try {
+    closeSync(openSync(path, constants.O_RDWR));
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -14,6 +14,13 @@ export interface HypervisorCapabilities {
 
 export type AgentChannelKind = 'vsock' | 'hybrid-vsock' | 'serial';
 
+/** A pod NIC: a tap device in the sandbox's network namespace, seen by the guest with this MAC and MTU. */
+export interface VmNic {
+  readonly tap: string;
+  readonly mac: string;
+  readonly mtu: number;
+}
+
 export interface VmResources {
   readonly vcpus: number;
   readonly memoryMiB: number;

@@ -61,6 +61,7 @@ enable_iothreads = true
 enable_hugepages = true
 enable_mem_prealloc = true
 enable_iommu = true
+disable_vhost_net = true
 msize_9p = 8192
 disable_selinux = false
 block_device_aio = "io_uring"
@@ -141,6 +142,7 @@ describe('parseConfig: Kata keys', () => {
       enableHugepages: true,
       enableMemPrealloc: true,
       enableIommu: true,
+      disableVhostNet: true,
     });
     expect(c.agent).toEqual({
       enableDebug: true,

@@ -1,5 +1,7 @@
 import { describe, it, expect } from 'vitest';
-import { qemuArgs, guestKernelParams, type QemuLaunchSpec } from '../../src/hypervisor/qemu/command-line.js';
+import { qemuArgs, qemuCommand, guestKernelParams, type QemuLaunchSpec } from '../../src/hypervisor/qemu/command-line.js';
+import { qemuLaunchSpec, useVhostNet } from '../../src/hypervisor/qemu/launch-spec.js';
+import { QEMU_DEFAULTS } from '../../src/config/defaults.js';
 
 const spec: QemuLaunchSpec = {
   qemuPath: '/usr/bin/qemu-system-x86_64',
@@ -76,6 +78,44 @@ describe('qemuArgs', () => {
     expect(values(args, '-pidfile')).toEqual(['/run/vm/pid']);
     expect(values(args, '-chardev')).toContain('file,id=console,path=/run/vm/console.log');
     expect(args).toContain('-nodefaults');
+  });
+});
+
+describe('pod NICs', () => {
+  const nic = { tap: 'tap0_kata', mac: '0a:58:0a:58:00:05', mtu: 1450, vhost: false };
+
+  it('gives each tap a virtio-net device with the pod interface MAC and MTU, vhost off', () => {
+    const args = qemuArgs({ ...spec, nics: [nic, { ...nic, tap: 'tap1_kata', mac: '0a:58:0a:58:00:06', mtu: 1500 }], netns: '/run/netns/cni-1' });
+    expect(values(args, '-netdev')).toEqual([
+      'tap,id=network-0,ifname=tap0_kata,script=no,downscript=no,vhost=off',
+      'tap,id=network-1,ifname=tap1_kata,script=no,downscript=no,vhost=off',
+    ]);
+    expect(values(args, '-device')).toContain('virtio-net-pci,netdev=network-0,mac=0a:58:0a:58:00:05,host_mtu=1450,romfile=');
+    expect(values(args, '-device')).toContain('virtio-net-pci,netdev=network-1,mac=0a:58:0a:58:00:06,host_mtu=1500,romfile=');
+    expect(values(qemuArgs({ ...spec, nics: [{ ...nic, vhost: true }] }), '-netdev')[0]).toContain('vhost=on');
+  });
+
+  it('has no NIC without a pod network', () => {
+    expect(qemuArgs(spec)).not.toContain('-netdev');
+  });
+
+  it('execs QEMU inside the pod network namespace through nsenter, QEMU directly otherwise', () => {
+    expect(qemuCommand(spec).file).toBe('/usr/bin/qemu-system-x86_64');
+    const inNs = qemuCommand({ ...spec, netns: '/var/run/netns/cni-1', nics: [nic] });
+    expect(inNs.file).toBe('nsenter');
+    expect(inNs.args.slice(0, 3)).toEqual(['--net=/var/run/netns/cni-1', '--', '/usr/bin/qemu-system-x86_64']);
+    expect(inNs.args.slice(3)).toEqual(qemuArgs({ ...spec, netns: '/var/run/netns/cni-1', nics: [nic] }));
+  });
+
+  it('uses vhost-net only under KVM, with /dev/vhost-net, unless disable_vhost_net', () => {
+    const inputs = { sandboxId: 's', runDir: '/r', accel: 'kvm' as const, vcpus: 1, maxVcpus: 2, memoryMiB: 256, maxMemoryMiB: 1024, debug: false, vhostNetAvailable: true };
+    expect(useVhostNet(QEMU_DEFAULTS, inputs)).toBe(true);
+    expect(useVhostNet(QEMU_DEFAULTS, { ...inputs, accel: 'tcg' })).toBe(false);
+    expect(useVhostNet(QEMU_DEFAULTS, { ...inputs, vhostNetAvailable: false })).toBe(false);
+    expect(useVhostNet({ ...QEMU_DEFAULTS, disableVhostNet: true }, inputs)).toBe(false);
+    const launch = qemuLaunchSpec(QEMU_DEFAULTS, { ...inputs, accel: 'tcg', network: { netns: '/run/netns/x', nics: [{ tap: 'tap0_kata', mac: 'aa:bb:cc:dd:ee:ff', mtu: 1500 }] } });
+    expect(launch.netns).toBe('/run/netns/x');
+    expect(launch.nics).toEqual([{ tap: 'tap0_kata', mac: 'aa:bb:cc:dd:ee:ff', mtu: 1500, vhost: false }]);
   });
 });
 

@@ -1,5 +1,6 @@
 // Pure translation of a launch spec into QEMU's argv and the guest kernel command line.
 // Everything the VM looks like is decided here, so it can be tested without QEMU.
+import type { VmNic } from '../hypervisor.js';
 
 export interface QemuLaunchSpec {
   readonly qemuPath: string;
@@ -23,10 +24,20 @@ export interface QemuLaunchSpec {
   readonly agent:
     | { readonly kind: 'serial'; readonly socketPath: string }
     | { readonly kind: 'vsock'; readonly cid: number; readonly vhostFd?: number };
+  /** The pod's NICs: tap devices in `netns`, each a virtio-net device with the pod interface's MAC. */
+  readonly nics?: readonly NicSpec[];
+  /** Network namespace QEMU runs in (it opens the taps by name there). */
+  readonly netns?: string;
   readonly qmpSocket: string;
   /** The guest's serial console is written here (ttyS0). */
   readonly consoleLog: string;
   readonly pidFile: string;
+}
+
+/** QEMU attaches the tap by name, from inside the sandbox's network namespace. */
+export interface NicSpec extends VmNic {
+  /** In-kernel virtio-net datapath: only with KVM and an openable /dev/vhost-net. */
+  readonly vhost: boolean;
 }
 
 /** Name of the virtio-serial port the guest agent looks for (Kata's). */
@@ -117,6 +128,26 @@ export function qemuArgs(spec: QemuLaunchSpec): string[] {
     const fd = spec.agent.vhostFd !== undefined ? `,vhostfd=${spec.agent.vhostFd}` : '';
     args.push('-device', `vhost-vsock-pci,id=vsock0,guest-cid=${spec.agent.cid}${fd}`);
   }
+  (spec.nics ?? []).forEach((nic, i) => args.push(...nicArgs(nic, i)));
   args.push('-device', 'virtio-rng-pci,id=rng0');
   return args;
+}
+
+/** A tap netdev and its virtio-net device; `romfile=` because the guest boots without PXE. */
+function nicArgs(nic: NicSpec, i: number): string[] {
+  const id = `network-${i}`;
+  return [
+    '-netdev', `tap,id=${id},ifname=${nic.tap},script=no,downscript=no,vhost=${nic.vhost ? 'on' : 'off'}`,
+    '-device', `virtio-net-pci,netdev=${id},mac=${nic.mac},host_mtu=${nic.mtu},romfile=`,
+  ];
+}
+
+/**
+ * What to exec: QEMU itself, or QEMU entered into the pod's network namespace first.
+ * nsenter with only --net execs without forking, so the pid is QEMU's.
+ */
+export function qemuCommand(spec: QemuLaunchSpec): { file: string; args: string[] } {
+  const args = qemuArgs(spec);
+  if (!spec.netns) return { file: spec.qemuPath, args };
+  return { file: 'nsenter', args: [`--net=${spec.netns}`, '--', spec.qemuPath, ...args] };
 }

@@ -1,6 +1,7 @@
 // From the validated configuration and the sandbox's boot size to a QEMU launch spec.
 import { join } from 'node:path';
 import type { QemuConfig } from '../../config/index.js';
+import type { VmNic } from '../hypervisor.js';
 import { guestKernelParams, type QemuLaunchSpec } from './command-line.js';
 import { qemuRunPaths } from './qemu.js';
 
@@ -19,7 +20,14 @@ export interface LaunchInputs {
   readonly tscKhz?: number;
   /** Undefined when the host has no vhost-vsock: the agent then uses virtio-serial. */
   readonly vsockCid?: number;
+  /** The pod's network: the namespace QEMU runs in and the taps it attaches there. */
+  readonly network?: { readonly netns: string; readonly nics: readonly VmNic[] };
+  /** Whether /dev/vhost-net opens on this host (read by the caller, a host fact). */
+  readonly vhostNetAvailable?: boolean;
 }
+
+/** vhost-net only under KVM (QEMU aborts with it under TCG) and unless the configuration says no. */
+export const useVhostNet = (cfg: QemuConfig, inp: LaunchInputs): boolean => inp.accel === 'kvm' && !cfg.disableVhostNet && !!inp.vhostNetAvailable;
 
 export function qemuLaunchSpec(cfg: QemuConfig, inp: LaunchInputs): QemuLaunchSpec {
   const paths = qemuRunPaths(inp.runDir);
@@ -48,6 +56,8 @@ export function qemuLaunchSpec(cfg: QemuConfig, inp: LaunchInputs): QemuLaunchSp
     }),
     sharedFs: virtioFs ? { socketPath: paths.virtiofsd, tag: SHARED_FS_TAG, queueSize: 1024 } : undefined,
     agent: inp.vsockCid !== undefined ? { kind: 'vsock', cid: inp.vsockCid } : { kind: 'serial', socketPath: paths.agent },
+    netns: inp.network?.netns,
+    nics: (inp.network?.nics ?? []).map((n) => ({ ...n, vhost: useVhostNet(cfg, inp) })),
     qmpSocket: paths.qmp,
     consoleLog: paths.console,
     pidFile: paths.pid,

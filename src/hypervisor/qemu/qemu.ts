@@ -7,7 +7,7 @@ import type { Logger } from '../../log/logger.js';
 import { Code, RpcError } from '../../ttrpc/status.js';
 import type { Hypervisor, HypervisorCapabilities, ResizeResult, VmExit, VmResources } from '../hypervisor.js';
 import { SupervisedProcess, describeExit } from '../supervised-process.js';
-import { qemuArgs, type QemuLaunchSpec } from './command-line.js';
+import { qemuCommand, type QemuLaunchSpec } from './command-line.js';
 import { QmpClient } from './qmp-client.js';
 import { startVirtiofsd, type VirtiofsdOptions } from './virtiofsd.js';
 import { VcpuHotplug } from './vcpu-hotplug.js';
@@ -85,7 +85,8 @@ export class QemuHypervisor implements Hypervisor {
         this.virtiofsd = await startVirtiofsd({ ...this.opts.virtiofsd, socketPath: spec.sharedFs.socketPath });
         log.debug({ pid: this.virtiofsd.pid }, 'virtiofsd started');
       }
-      const qemu = new SupervisedProcess('qemu', spec.qemuPath, qemuArgs(spec));
+      const cmd = qemuCommand(spec);
+      const qemu = new SupervisedProcess('qemu', cmd.file, cmd.args);
       this.qemu = qemu;
       void qemu.exited.then((e) => this.onQemuExit(e));
       this.qmp = await this.connectQmp(qemu, signal);
