@@ -9,6 +9,7 @@ import { invalidArgument, toRpcError } from '../ttrpc/status.js';
 import type { GuestAgent } from './agent.js';
 import { cgroupStatsFromRunc } from './cgroup-stats.js';
 import { toContainerId, toExecId } from './ids.js';
+import { interfaceToGrpc, neighborsFromGrpc, nicFromGrpc, routeToGrpc, routesFromGrpc } from './net-request.js';
 import { checkExecProcess } from './spec-check.js';
 import { AGENT_VERSION, GRPC_VERSION } from './version.js';
 
@@ -38,7 +39,7 @@ export function agentHandlers(agent: GuestAgent): AgentHandlers {
         // Not supported yet: the rootfs arrives on the sandbox's virtio-fs share instead.
         log.warn({ container: id, storages: req.storages.length, devices: req.devices.length, sharedMounts: req.sharedMounts.length }, 'ignoring per-container storages/devices');
       }
-      await agent.createContainer(id, specFromGrpc(req.OCI));
+      await agent.createContainer(id, specFromGrpc(req.OCI), { sandboxPidns: req.sandboxPidns });
       return EMPTY;
     },
     async StartContainer(req, ctx) {
@@ -116,7 +117,7 @@ export function agentHandlers(agent: GuestAgent): AgentHandlers {
           version: AGENT_VERSION,
           initDaemon: process.pid === 1,
           deviceHandlers: [],
-          storageHandlers: ['virtio-fs'],
+          storageHandlers: ['virtio-fs', 'ephemeral'],
           supportsSeccomp: true,
           extraFeatures: [],
         },
@@ -124,6 +125,29 @@ export function agentHandlers(agent: GuestAgent): AgentHandlers {
     },
     async GetOOMEvent(_req, ctx) {
       return { containerId: await agent.oom.next(ctx.signal) };
+    },
+    async UpdateInterface(req) {
+      const network = agent.network;
+      const { link, addrs } = await network.updateInterface(nicFromGrpc(req.interface));
+      // What the guest cannot observe (the host's PCI path, the host link's type) is echoed back.
+      return { ...interfaceToGrpc(link, addrs), devicePath: req.interface?.devicePath ?? '', type: req.interface?.type ?? '' };
+    },
+    async UpdateRoutes(req) {
+      const network = agent.network;
+      const applied = await network.updateRoutes(routesFromGrpc(req.routes?.Routes ?? []));
+      return { Routes: applied.map(routeToGrpc) };
+    },
+    async AddARPNeighbors(req) {
+      const network = agent.network;
+      await network.addNeighbors(neighborsFromGrpc(req.neighbors?.ARPNeighbors ?? []));
+      return EMPTY;
+    },
+    async ListInterfaces() {
+      const { links, addrs } = await agent.network.listInterfaces();
+      return { Interfaces: links.map((l) => interfaceToGrpc(l, addrs)) };
+    },
+    async ListRoutes() {
+      return { Routes: (await agent.network.listRoutes()).map(routeToGrpc) };
     },
   };
   return withLogging(handlers, log);

@@ -1,19 +1,22 @@
-// The guest agent's domain: the sandbox (hostname, shared-filesystem mounts) and its
-// containers. The RPC layer (agent-service.ts) converts agent API messages into calls
-// on this once; nothing here sees protobuf except the Storage passed through.
+// The guest agent's domain: the sandbox (hostname, shared namespaces, storages, network)
+// and its containers. The RPC layer (agent-service.ts) converts agent API messages into
+// calls on this once; nothing here sees protobuf except the Storage passed through.
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { grpc } from '../gen/proto.js';
 import type { Logger } from '../log/logger.js';
 import type * as oci from '../oci/runtime-spec.js';
-import { alreadyExists, notFound } from '../ttrpc/status.js';
+import { alreadyExists, failedPrecondition, notFound } from '../ttrpc/status.js';
 import { removeCgroupParent } from './cgroup-parent.js';
 import { checkRootfs, guestSpec } from './container-bundle.js';
 import { Container } from './container.js';
 import { memoryBlockSize, onlineCpuMem, supportsMemoryProbe, type OnlineCpuMemRequest, type SysfsIo } from './cpu-mem.js';
 import type { ContainerId } from './ids.js';
+import { GuestNetwork, type AppletRunner } from './network.js';
 import { OomQueue } from './oom-queue.js';
+import { podSpec, type PodNetwork } from './pod-namespaces.js';
 import { Runc } from './runc.js';
+import { createSharedNamespaces, removeSharedNamespaces, type SharedNamespaces } from './sandbox-ns.js';
 import { checkContainerSpec } from './spec-check.js';
 import { mountStorage, planStorage, unmount } from './storage.js';
 import { runTool } from './tool.js';
@@ -36,6 +39,14 @@ export interface AgentConfig {
    * hostname and loads kernel modules. False in test mode on a host.
    */
   ownsMachine: boolean;
+  /** The pod's shared IPC/UTS namespace files go to `<sandboxDir>/ns` (Kata: /run/kata-containers/sandbox). */
+  sandboxDir: string;
+  /** busybox, for unshare (and `ip`/`arp` through the default runner). */
+  busybox?: string;
+  /** Runs `ip`/`arp` for the network RPCs; undefined refuses them (test mode without a netns). */
+  netRunner?: AppletRunner;
+  /** Test mode: the network namespace standing in for the VM's; containers join it. */
+  netns?: string;
   log: Logger;
 }
 
@@ -43,7 +54,16 @@ interface SandboxState {
   id: string;
   /** Mount points this agent mounted, unmounted in reverse order on DestroySandbox. */
   mounts: string[];
+  /** The pod's IPC and UTS namespaces, which every container joins. */
+  namespaces?: SharedNamespaces;
+  /** CreateSandbox.sandbox_pidns: every container after the first joins the first's PID namespace. */
+  sandboxPidns: boolean;
+  /** The first container created (Kata: the infra/pause container): its init's PID namespace is the pod's. */
+  pidnsOwner?: ContainerId;
 }
+
+/** Kata's NIC: a virtio-net PCI device, whose driver is a module of the guest kernel. */
+const NIC_DRIVER = 'virtio_net';
 
 export class GuestAgent {
   #oom = new OomQueue();
@@ -52,9 +72,27 @@ export class GuestAgent {
   /** Ids between the start of CreateContainer and its end, so a duplicate is refused at once. */
   readonly #reserved = new Set<ContainerId>();
   #sandbox: SandboxState | undefined;
+  readonly #network: GuestNetwork | undefined;
 
   constructor(readonly config: AgentConfig) {
     this.runc = new Runc({ binary: config.runcBinary, root: join(config.stateDir, 'runc') });
+    if (config.netRunner) {
+      this.#network = new GuestNetwork({
+        run: config.netRunner,
+        log: config.log.child({ component: 'network' }),
+        // Loaded on the first UpdateInterface, which comes before CreateSandbox: VMs
+        // without a NIC never pay for it, and the initramfs stays as small as it was.
+        loadDriver: config.ownsMachine ? () => runTool('modprobe', [NIC_DRIVER]).then(() => undefined) : undefined,
+      });
+    }
+  }
+
+  /** The network RPCs' executor; FAILED_PRECONDITION where the agent must not touch the network. */
+  get network(): GuestNetwork {
+    if (!this.#network) {
+      throw failedPrecondition('network RPCs change the machine\'s network: in test mode on a host, start the agent with --netns PATH');
+    }
+    return this.#network;
   }
 
   get log(): Logger {
@@ -69,7 +107,7 @@ export class GuestAgent {
   async createSandbox(req: grpc.CreateSandboxRequest.$Properties): Promise<void> {
     if (this.#sandbox) throw alreadyExists(`sandbox ${this.#sandbox.id} already exists`);
     const plans = (req.storages ?? []).map(planStorage);
-    const sandbox: SandboxState = { id: req.sandboxId ?? '', mounts: [] };
+    const sandbox: SandboxState = { id: req.sandboxId ?? '', mounts: [], sandboxPidns: !!req.sandboxPidns };
     this.#sandbox = sandbox;
     if (this.#oom.closed) this.#oom = new OomQueue();
     try {
@@ -78,33 +116,46 @@ export class GuestAgent {
         if (req.hostname) await runTool('hostname', [req.hostname]);
         for (const m of req.kernelModules ?? []) if (m.name) await runTool('modprobe', [m.name, ...(m.parameters ?? [])]);
       }
+      await this.#network?.loopbackUp();
+      sandbox.namespaces = await createSharedNamespaces(this.#nsDir, req.hostname ?? '', this.config.busybox);
       for (const plan of plans) {
         if (await mountStorage(plan)) sandbox.mounts.push(plan.mountPoint);
         this.log.info({ source: plan.source, mountPoint: plan.mountPoint, fstype: plan.fstype }, 'storage mounted');
       }
     } catch (err) {
-      await this.#unmountAll(sandbox);
+      await this.#release(sandbox);
       this.#sandbox = undefined;
       throw err;
     }
     this.log.info({ sandbox: sandbox.id, hostname: req.hostname }, 'sandbox created');
   }
 
-  /** Removes every container and unmounts the sandbox's storages; OOM pollers get UNAVAILABLE. */
-  async destroySandbox(): Promise<void> {
+  /**
+   * Removes every container, unmounts the sandbox's storages and drops its namespaces;
+   * OOM pollers get UNAVAILABLE with `reason`. Also what stopping the agent does.
+   */
+  async destroySandbox(reason = 'sandbox destroyed'): Promise<void> {
     await this.removeAll();
-    if (this.#sandbox) await this.#unmountAll(this.#sandbox);
+    if (this.#sandbox) await this.#release(this.#sandbox);
     this.#sandbox = undefined;
-    this.#oom.close();
-    this.log.info('sandbox destroyed');
+    this.#oom.close(reason);
+    this.log.info(reason);
   }
 
-  async createContainer(id: ContainerId, spec: oci.Spec): Promise<Container> {
+  /** `sandboxPidns` (CreateContainer.sandbox_pidns): join the PID namespace of the sandbox's first container. */
+  async createContainer(id: ContainerId, spec: oci.Spec, opts: { sandboxPidns?: boolean } = {}): Promise<Container> {
     if (this.#containers.has(id) || this.#reserved.has(id)) throw alreadyExists(`container ${id} already exists`);
     checkContainerSpec(id, spec);
     this.#reserved.add(id);
     try {
-      const placed = guestSpec(id, spec, this.config);
+      const sandbox = this.#sandbox;
+      const pod = podSpec(spec, {
+        ipc: sandbox?.namespaces?.ipc,
+        uts: sandbox?.namespaces?.uts,
+        pid: this.#sandboxPidns(id, !!opts.sandboxPidns),
+        network: this.#podNetwork,
+      });
+      const placed = guestSpec(id, pod, this.config);
       await checkRootfs(id, placed.root?.path ?? '');
       const container = await Container.create(id, join(this.config.stateDir, 'containers', id), placed, {
         runc: this.runc,
@@ -116,7 +167,8 @@ export class GuestAgent {
         },
       });
       this.#containers.set(id, container);
-      this.log.info({ container: id }, 'container created');
+      if (sandbox && sandbox === this.#sandbox) sandbox.pidnsOwner ??= id;
+      this.log.info({ container: id, namespaces: pod.linux?.namespaces }, 'container created');
       return container;
     } finally {
       this.#reserved.delete(id);
@@ -159,9 +211,34 @@ export class GuestAgent {
     };
   }
 
-  async #unmountAll(sandbox: SandboxState): Promise<void> {
+  get #nsDir(): string {
+    return join(this.config.sandboxDir, 'ns');
+  }
+
+  get #podNetwork(): PodNetwork {
+    if (this.config.ownsMachine) return { kind: 'agent' };
+    return this.config.netns ? { kind: 'join', path: this.config.netns } : { kind: 'new' };
+  }
+
+  /** The PID namespace a new container joins, or undefined for a new one (Kata's rules). */
+  #sandboxPidns(id: ContainerId, requested: boolean): string | undefined {
+    const s = this.#sandbox;
+    if (!requested && !(s?.sandboxPidns && s.pidnsOwner)) return undefined;
+    const what = `container ${id}: sandbox_pidns asks for the PID namespace of the sandbox's first container`;
+    if (!s) throw failedPrecondition(`${what}, but there is no sandbox (CreateSandbox first)`);
+    if (!s.pidnsOwner) throw failedPrecondition(`${what}, and no container has been created yet`);
+    const owner = this.#containers.get(s.pidnsOwner);
+    const pid = owner?.init.running ? owner.init.pid : undefined;
+    if (!pid) throw failedPrecondition(`${what} (${s.pidnsOwner}), whose init process is not running (${owner ? owner.state : 'removed'})`);
+    return `/proc/${pid}/ns/pid`;
+  }
+
+  /** Unmounts the storages in reverse order and drops the shared namespaces; failures are logged. */
+  async #release(sandbox: SandboxState): Promise<void> {
     for (const mountPoint of sandbox.mounts.splice(0).reverse()) {
       await unmount(mountPoint).catch((err: unknown) => this.log.warn({ err, mountPoint }, 'cannot unmount storage'));
     }
+    sandbox.namespaces = undefined;
+    await removeSharedNamespaces(this.#nsDir).catch((err: unknown) => this.log.warn({ err, dir: this.#nsDir }, 'cannot remove the shared namespaces'));
   }
 }

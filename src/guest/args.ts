@@ -22,6 +22,10 @@ export interface AgentArgs {
   runc: string;
   cgroupParent: string;
   telnetd: string[];
+  /** Where the pod's shared namespaces live (`<dir>/ns`). */
+  sandboxDir: string;
+  /** Test mode: a network namespace for the network RPCs and the containers. */
+  netns: string | undefined;
 }
 
 export const USAGE = `usage: kata-agent [options]
@@ -33,7 +37,10 @@ export const USAGE = `usage: kata-agent [options]
   --sysfs DIR           sysfs root for CPU/memory onlining (default /sys)
   --runc PATH           runc binary (default runc)
   --cgroup-parent PATH  parent cgroup of every container (default /kata-agent)
-  --telnetd CMD         pty helper for terminal processes (default "busybox telnetd")`;
+  --telnetd CMD         pty helper for terminal processes (default "busybox telnetd")
+  --sandbox-dir DIR     the pod's shared IPC/UTS namespaces go to DIR/ns (default /run/kata-containers/sandbox)
+  --netns PATH          test mode: network RPCs act in, and containers join, this network namespace
+                        (without it, a unix-socket agent refuses the network RPCs)`;
 
 export function parseListen(value: string): ListenAddress {
   if (value === 'auto') return { kind: 'auto' };
@@ -59,6 +66,8 @@ export function parseArgs(argv: readonly string[]): AgentArgs {
     runc: 'runc',
     cgroupParent: '/kata-agent',
     telnetd: ['busybox', 'telnetd'],
+    sandboxDir: '/run/kata-containers/sandbox',
+    netns: undefined,
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
@@ -100,11 +109,22 @@ export function parseArgs(argv: readonly string[]): AgentArgs {
       case '--telnetd':
         args.telnetd = value().split(/\s+/).filter(Boolean);
         break;
+      case '--sandbox-dir':
+        args.sandboxDir = absolute(flag, value());
+        break;
+      case '--netns':
+        args.netns = absolute(flag, value());
+        break;
       default:
         throw invalidArgument(`unknown argument ${JSON.stringify(arg)}\n${USAGE}`);
     }
   }
   return args;
+}
+
+function absolute(flag: string, p: string): string {
+  if (!p.startsWith('/')) throw invalidArgument(`${flag} ${p}: expected an absolute path`);
+  return p;
 }
 
 /** agent.log=LEVEL from the kernel command line, if valid. */

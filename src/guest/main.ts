@@ -8,6 +8,7 @@ import { grpc_AgentService, grpc_Health } from '../gen/services.js';
 import { GuestAgent } from './agent.js';
 import { agentHandlers, healthHandlers } from './agent-service.js';
 import { USAGE, logLevelFromCmdline, parseArgs, type AgentArgs } from './args.js';
+import { busyboxRunner } from './network.js';
 import { hasBlockingReader } from './serial-channel.js';
 import { listen, type Listener } from './transport.js';
 import { AGENT_VERSION } from './version.js';
@@ -20,6 +21,7 @@ export interface RunningAgent {
 }
 
 export async function startAgent(args: AgentArgs, log: Logger): Promise<RunningAgent> {
+  const ownsMachine = args.listen.kind !== 'unix';
   const agent = new GuestAgent({
     stateDir: args.stateDir,
     sharedDir: args.sharedDir,
@@ -27,7 +29,11 @@ export async function startAgent(args: AgentArgs, log: Logger): Promise<RunningA
     cgroupParent: args.cgroupParent,
     runcBinary: args.runc,
     telnetd: args.telnetd,
-    ownsMachine: args.listen.kind !== 'unix',
+    ownsMachine,
+    sandboxDir: args.sandboxDir,
+    // A test-mode agent on a host never touches the host's own network.
+    netRunner: ownsMachine || args.netns ? busyboxRunner({ netns: args.netns }) : undefined,
+    netns: args.netns,
     log,
   });
   const server = new TtrpcServer({ log, shutdownTimeoutMs: 2000 });
@@ -44,8 +50,7 @@ export async function startAgent(args: AgentArgs, log: Logger): Promise<RunningA
         // A unix listener's close completes only once its connections are gone, which
         // server.close() brings about: start it first, await it last.
         const listenerClosed = listener.close();
-        await agent.removeAll();
-        agent.oom.close('agent stopping');
+        await agent.destroySandbox('agent stopping');
         await server.close();
         await listenerClosed;
         log.info('kata agent stopped');

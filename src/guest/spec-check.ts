@@ -11,14 +11,9 @@ export function checkContainerSpec(id: string, spec: oci.Spec): oci.Process {
   if (!spec.root || !spec.root.path) throw invalidArgument(`${what}: the OCI spec has no root path`);
   if (!spec.process) throw invalidArgument(`${what}: the OCI spec has no process`);
   checkProcess(what, spec.process);
+  // Paths are accepted: they name host namespaces, which pod-namespaces.ts replaces or drops.
   for (const ns of spec.linux?.namespaces ?? []) {
     if (!NAMESPACES.has(ns.type)) throw invalidArgument(`${what}: unknown namespace type ${JSON.stringify(ns.type)}`);
-    // A path names a namespace of the host (e.g. --net=host or a pod netns): it does not exist in the VM.
-    if (ns.path) {
-      throw invalidArgument(
-        `${what}: joining an existing ${ns.type} namespace (${ns.path}) is not supported: host namespaces cannot be shared with a VM sandbox`,
-      );
-    }
   }
   for (const m of spec.mounts ?? []) {
     if (!m.destination) throw invalidArgument(`${what}: a mount has no destination`);

@@ -11,11 +11,14 @@ import { startAgent, type RunningAgent } from '../../src/guest/main.js';
 import { createLogger } from '../../src/log/logger.js';
 import { RpcError, connectUnix, serviceClient, type ServiceClient, type TtrpcClient } from '../../src/ttrpc/index.js';
 import { cgroupMounts } from '../../src/guest/cgroup-parent.js';
+import { mountedPaths } from '../../src/guest/storage.js';
 
 export interface Harness {
   dir: string;
   stateDir: string;
   sharedDir: string;
+  /** The agent's --sandbox-dir: the pod's namespace files go to <sandboxDir>/ns. */
+  sandboxDir: string;
   cgroupParent: string;
   running: RunningAgent;
   conn: TtrpcClient;
@@ -29,10 +32,14 @@ export async function startHarness(extraArgs: string[] = []): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'kata-agent-test-'));
   const stateDir = join(dir, 'state');
   const sharedDir = join(dir, 'shared');
+  const sandboxDir = join(dir, 'sandbox');
   mkdirSync(sharedDir);
   const cgroupParent = `/kata-agent-test-${process.pid}`;
   const sock = join(dir, 'agent.sock');
-  const args = parseArgs(['--listen', `unix://${sock}`, '--state-dir', stateDir, '--shared-dir', sharedDir, '--cgroup-parent', cgroupParent, ...extraArgs]);
+  const args = parseArgs([
+    ...['--listen', `unix://${sock}`, '--state-dir', stateDir, '--shared-dir', sharedDir, '--sandbox-dir', sandboxDir, '--cgroup-parent', cgroupParent],
+    ...extraArgs,
+  ]);
   const log = createLogger({ level: (process.env['KATA_AGENT_TEST_LOG'] as 'debug' | undefined) ?? 'silent' });
   const running = await startAgent(args, log);
   const conn = await connectUnix(sock);
@@ -40,6 +47,7 @@ export async function startHarness(extraArgs: string[] = []): Promise<Harness> {
     dir,
     stateDir,
     sharedDir,
+    sandboxDir,
     cgroupParent,
     running,
     conn,
@@ -55,6 +63,8 @@ export async function startHarness(extraArgs: string[] = []): Promise<Harness> {
       }
       const leftovers = (await cgroupMounts()).map((m) => join(m, cgroupParent)).filter((p) => existsSync(p));
       expect(leftovers, 'cgroups left behind').toEqual([]);
+      const mounts = [...(await mountedPaths())].filter((m) => m.startsWith(`${dir}/`));
+      expect(mounts, 'mounts (namespace files, storages) left behind').toEqual([]);
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -10,6 +10,8 @@ describe('guest agent command line', () => {
       sysfsRoot: '/sys',
       cgroupParent: '/kata-agent',
       telnetd: ['busybox', 'telnetd'],
+      sandboxDir: '/run/kata-containers/sandbox',
+      netns: undefined,
     });
   });
 
@@ -28,6 +30,8 @@ describe('guest agent command line', () => {
     expect(() => parseArgs(['--log-level', 'loud'])).toThrow(/--log-level loud/);
     expect(() => parseArgs(['--state-dir'])).toThrow(/--state-dir needs a value/);
     expect(() => parseArgs(['--cgroup-parent', '/'])).toThrow(/--cgroup-parent/);
+    expect(parseArgs(['--netns', '/run/netns/t', '--sandbox-dir=/tmp/sb'])).toMatchObject({ netns: '/run/netns/t', sandboxDir: '/tmp/sb' });
+    expect(() => parseArgs(['--netns', 'rel'])).toThrow(/--netns rel: expected an absolute path/);
   });
 
   it('reads agent.log from the kernel command line', () => {

@@ -6,7 +6,7 @@ import type { grpc } from '../../src/gen/proto.js';
 import { specToGrpc } from '../../src/oci/grpc-spec.js';
 import type * as oci from '../../src/oci/runtime-spec.js';
 
-const APPLETS = ['sh', 'echo', 'cat', 'sleep', 'ls', 'id', 'uname', 'true', 'false', 'nproc', 'head', 'tr', 'tty', 'stty', 'kill', 'ps', 'wc'];
+const APPLETS = ['sh', 'echo', 'cat', 'sleep', 'ls', 'id', 'uname', 'true', 'false', 'nproc', 'head', 'tr', 'tty', 'stty', 'kill', 'ps', 'wc', 'readlink', 'hostname', 'grep', 'mount'];
 
 /** <dir>/bin/busybox from busybox-static plus applet links and the usual mount points. */
 export function makeBusyboxRootfs(dir: string): string {
