@@ -7,7 +7,8 @@ import { processToGrpc, resourcesToGrpc, specToGrpc } from '../oci/grpc-spec.js'
 import type { LinuxResources, Process, Spec } from '../oci/runtime-spec.js';
 import { TtrpcClient, serviceClient, type CallOptions, type ServiceClient } from '../ttrpc/index.js';
 import { Code, RpcError } from '../ttrpc/status.js';
-import type { Agent, ContainerStats, GuestDetails, GuestStorage } from './agent.js';
+import type { Agent, ContainerStats, GuestDetails, GuestInterface, GuestNeighbor, GuestRoute, GuestStorage } from './agent.js';
+import { interfaceToGrpc, neighborToGrpc, routeToGrpc } from './network-messages.js';
 import { dialAgent } from './transport/url.js';
 import { dialWithRetry } from './transport/retry.js';
 
@@ -91,9 +92,15 @@ export class AgentClient implements Agent {
     await this.agent.DestroySandbox({}, this.opts());
   }
 
-  async createContainer(req: { containerId: string; spec: Spec; storages?: readonly GuestStorage[] }): Promise<void> {
+  async createContainer(req: { containerId: string; spec: Spec; storages?: readonly GuestStorage[]; sandboxPidns?: boolean }): Promise<void> {
     await this.agent.CreateContainer(
-      { containerId: req.containerId, execId: req.containerId, OCI: specToGrpc(req.spec), storages: (req.storages ?? []).map(storageToGrpc) },
+      {
+        containerId: req.containerId,
+        execId: req.containerId,
+        OCI: specToGrpc(req.spec),
+        storages: (req.storages ?? []).map(storageToGrpc),
+        sandboxPidns: !!req.sandboxPidns,
+      },
       this.opts(CREATE_CONTAINER_TIMEOUT_MS),
     );
   }
@@ -161,6 +168,18 @@ export class AgentClient implements Agent {
   async guestDetails(): Promise<GuestDetails> {
     const r = await this.agent.GetGuestDetails({ memBlockSize: true, memHotplugProbe: true }, this.opts());
     return { memBlockSizeBytes: r.memBlockSizeBytes, agentVersion: r.agentDetails?.version ?? '' };
+  }
+
+  async updateInterface(iface: GuestInterface): Promise<void> {
+    await this.agent.UpdateInterface({ interface: interfaceToGrpc(iface) }, this.opts());
+  }
+
+  async updateRoutes(routes: readonly GuestRoute[]): Promise<void> {
+    await this.agent.UpdateRoutes({ routes: { Routes: routes.map(routeToGrpc) } }, this.opts());
+  }
+
+  async addArpNeighbors(neighbors: readonly GuestNeighbor[]): Promise<void> {
+    await this.agent.AddARPNeighbors({ neighbors: { ARPNeighbors: neighbors.map(neighborToGrpc) } }, this.opts());
   }
 
   async nextOomEvent(signal?: AbortSignal): Promise<string> {

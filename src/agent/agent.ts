@@ -15,6 +15,46 @@ export interface GuestStorage {
   readonly mountPoint: string;
 }
 
+/** Kata's types.IPAddress: `prefixLength` travels as the decimal string `mask`. */
+export interface GuestIpAddress {
+  readonly family: 'ipv4' | 'ipv6';
+  readonly address: string;
+  readonly prefixLength: number;
+}
+
+/** A NIC the guest configures (Kata's types.Interface); the guest finds it by `mac`. */
+export interface GuestInterface {
+  /** The interface's name in the guest, e.g. eth0 (the pod's name for it). */
+  readonly name: string;
+  readonly mac: string;
+  readonly mtu: number;
+  readonly addresses: readonly GuestIpAddress[];
+  /** The host-side link kind it mirrors ("veth", ...), informational. */
+  readonly kind: string;
+}
+
+/** Kata's types.Route: `dest` '' is the default route; `scope` is the RT_SCOPE_* number. */
+export interface GuestRoute {
+  readonly family: 'ipv4' | 'ipv6';
+  readonly dest: string;
+  readonly gateway: string;
+  readonly device: string;
+  readonly source: string;
+  readonly scope: number;
+  /** RTNH_F_* bits, e.g. onlink (4) for a gateway outside the interface's subnet. */
+  readonly flags: number;
+}
+
+/** Kata's types.ARPNeighbor: a static neighbour entry; `state` is the NUD_* bitmask. */
+export interface GuestNeighbor {
+  readonly family: 'ipv4' | 'ipv6';
+  readonly address: string;
+  readonly device: string;
+  readonly mac: string;
+  readonly state: number;
+  readonly flags: number;
+}
+
 export interface GuestDetails {
   readonly memBlockSizeBytes: number;
   readonly agentVersion: string;
@@ -26,7 +66,8 @@ export interface Agent {
   check(): Promise<void>;
   createSandbox(req: { sandboxId: string; hostname: string; storages: readonly GuestStorage[]; sandboxPidns?: boolean }): Promise<void>;
   destroySandbox(): Promise<void>;
-  createContainer(req: { containerId: string; spec: Spec; storages?: readonly GuestStorage[] }): Promise<void>;
+  /** `sandboxPidns`: the container joins the PID namespace of the sandbox's first container. */
+  createContainer(req: { containerId: string; spec: Spec; storages?: readonly GuestStorage[]; sandboxPidns?: boolean }): Promise<void>;
   startContainer(containerId: string): Promise<void>;
   removeContainer(containerId: string, timeoutSec?: number): Promise<void>;
   execProcess(containerId: string, execId: string, process: Process): Promise<void>;
@@ -46,6 +87,10 @@ export interface Agent {
   /** `nbCpus` is the total number of CPUs that should be online. */
   onlineCpuMem(req: { nbCpus: number; cpuOnly: boolean; wait?: boolean }): Promise<void>;
   guestDetails(): Promise<GuestDetails>;
+  updateInterface(iface: GuestInterface): Promise<void>;
+  /** Replaces the routes of the devices named in `routes`. */
+  updateRoutes(routes: readonly GuestRoute[]): Promise<void>;
+  addArpNeighbors(neighbors: readonly GuestNeighbor[]): Promise<void>;
   /** Long poll: the id of the next container whose cgroup hit OOM. */
   nextOomEvent(signal?: AbortSignal): Promise<string>;
   close(): void;

@@ -1,8 +1,9 @@
-// The host's mount table, read from /proc/self/mountinfo, and unmounting. Node has no
-// umount(2), so the util-linux tool does it.
+// The host's mount table, read from /proc/self/mountinfo, mounting and unmounting. Node
+// has no mount(2) or umount(2), so the util-linux tools do it.
 import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { promisify } from 'node:util';
+import { Code, RpcError } from '../ttrpc/status.js';
 
 const run = promisify(execFile);
 
@@ -36,4 +37,25 @@ export async function unmountAll(path: string): Promise<number> {
     await run('umount', [p]).catch(() => run('umount', ['-l', p]).catch(() => undefined));
   }
   return points.length;
+}
+
+/** Runs util-linux mount; a failure names the arguments and mount's own message. */
+export async function runMount(args: readonly string[]): Promise<void> {
+  try {
+    await run('mount', [...args]);
+  } catch (err) {
+    const e = err as { stderr?: string; message: string };
+    throw new RpcError(Code.INTERNAL, `mount ${args.join(' ')}: ${(e.stderr ?? e.message).trim()}`);
+  }
+}
+
+/**
+ * Unmounts everything at and below `path`, then removes it. Refuses to remove while a
+ * mount is left: below it may be a bind of a host volume, whose files must survive.
+ */
+export async function unmountAndRemove(path: string): Promise<void> {
+  await unmountAll(path);
+  const left = (await readMountPoints()).filter((p) => p === path || p.startsWith(`${path}/`));
+  if (left.length > 0) throw new RpcError(Code.INTERNAL, `cannot remove ${path}: still mounted: ${left.join(', ')}`);
+  await rm(path, { recursive: true, force: true });
 }

@@ -4,15 +4,15 @@
 import type { Agent, GuestStorage } from '../agent/agent.js';
 import { AgentClient } from '../agent/agent-client.js';
 import { probeKvm, resolveAccel, type KataConfig } from '../config/index.js';
-import type { Hypervisor } from '../hypervisor/hypervisor.js';
-import { hostTscKhz } from '../hypervisor/host.js';
+import type { Hypervisor, VmNic } from '../hypervisor/hypervisor.js';
+import { hostTscKhz, vhostNetAvailable } from '../hypervisor/host.js';
 import { qemuLaunchSpec, SHARED_FS_TAG } from '../hypervisor/qemu/launch-spec.js';
 import { QemuHypervisor } from '../hypervisor/qemu/qemu.js';
 import type { Logger } from '../log/logger.js';
 import { Code, RpcError } from '../ttrpc/status.js';
+import { GUEST_SHM_DIR } from './container-mounts.js';
+import { GUEST_SHARED_DIR } from './shared-fs.js';
 
-/** Where the guest mounts the share that carries the containers' root filesystems (Kata's). */
-export const GUEST_SHARED_DIR = '/run/kata-containers/shared/containers';
 
 export interface VmBootOptions {
   readonly sandboxId: string;
@@ -25,6 +25,8 @@ export interface VmBootOptions {
   readonly memoryMiB: number;
   /** Static sizing raises the ceiling to the boot size; otherwise default_maxvcpus. */
   readonly maxVcpus?: number;
+  /** The pod's network namespace and the taps set up there for the VM's NICs. */
+  readonly network?: { readonly netns: string; readonly nics: readonly VmNic[] };
   readonly log: Logger;
   readonly signal?: AbortSignal;
 }
@@ -44,6 +46,18 @@ export const sharedFsStorage = (): GuestStorage => ({
   mountPoint: GUEST_SHARED_DIR,
 });
 
+/** CRI's default /dev/shm size (64 MiB), as Kata's agent mounts it for the pod. */
+const SHM_SIZE_BYTES = 64 * 1024 * 1024;
+
+/** The pod's /dev/shm: a tmpfs in the guest, which every container binds (Kata's "ephemeral" storage). */
+export const shmStorage = (): GuestStorage => ({
+  driver: 'ephemeral',
+  source: 'shm',
+  fstype: 'tmpfs',
+  options: ['noexec', 'nosuid', 'nodev', 'mode=1777', `size=${SHM_SIZE_BYTES}`],
+  mountPoint: GUEST_SHM_DIR,
+});
+
 export async function bootSandboxVm(o: VmBootOptions): Promise<SandboxVm> {
   const h = o.config.hypervisor;
   const accel = resolveAccel(h.accel, await probeKvm());
@@ -60,6 +74,8 @@ export async function bootSandboxVm(o: VmBootOptions): Promise<SandboxVm> {
     // vhost-vsock needs a guest CID allocator (Kata's VHOST_VSOCK_SET_GUEST_CID probe),
     // not written yet: every VM uses virtio-serial, which works on every host.
     vsockCid: undefined,
+    network: o.network,
+    vhostNetAvailable: o.network ? vhostNetAvailable() : false,
   });
   const hypervisor = new QemuHypervisor({
     spec,

@@ -9,13 +9,17 @@ import type { Logger } from '../log/logger.js';
 import type { LinuxResources, Process, Spec } from '../oci/runtime-spec.js';
 import { Code, RpcError } from '../ttrpc/status.js';
 import { checkAllowed, exited, transition, type ProcessState } from './process-state.js';
-import { bootSandboxVm, GUEST_SHARED_DIR, sharedFsStorage, type SandboxVm, type VmBootOptions } from './sandbox-vm.js';
+import { setupPodNetwork, teardownPodNetwork, type PodNetwork } from '../network/index.js';
+import { planContainerMounts, shareContainerMounts } from './container-mounts.js';
+import { guestSpec } from './guest-spec.js';
+import { guestNetworkFor, nicsFor } from './network-plan.js';
+import { bootSandboxVm, sharedFsStorage, shmStorage, type SandboxVm, type VmBootOptions } from './sandbox-vm.js';
 import {
   mountContainerRootfs,
   setupSharedDirs,
   sharedDirs,
   teardownSharedDirs,
-  unmountContainerRootfs,
+  releaseContainerShare,
   type RootfsMount,
   type SharedDirs,
 } from './shared-fs.js';
@@ -76,6 +80,11 @@ export interface SandboxEvents {
   vmExit: [];
 }
 
+/** The pod's network namespace (made by CRI/CNI), when the spec names one. */
+function networkNamespacePath(spec: Spec): string | undefined {
+  return spec.linux?.namespaces?.find((n) => n.type === 'network')?.path || undefined;
+}
+
 function newProcess(agentExecId: string, process?: Process): ProcessEntry {
   let resolveExit!: (e: ExitInfo) => void;
   const exit = new Promise<ExitInfo>((r) => (resolveExit = r));
@@ -92,6 +101,7 @@ export class Sandbox extends EventEmitter<SandboxEvents> {
   private fixedSizing: StaticSizing | undefined;
   private staticSize = false;
   private stopping: Promise<void> | undefined;
+  private network: PodNetwork | undefined;
   private readonly oomAbort = new AbortController();
 
   constructor(private readonly opts: SandboxOptions) {
@@ -160,18 +170,24 @@ export class Sandbox extends EventEmitter<SandboxEvents> {
     if (first) await setupSharedDirs(this.dirs);
     let mounted = false;
     try {
+      const mounts = planContainerMounts(req.id, req.spec.mounts ?? []);
       await mountContainerRootfs(this.dirs, req.id, req.rootfs, join(req.bundle, 'rootfs'));
       mounted = true;
+      await shareContainerMounts(this.dirs, req.id, mounts.binds);
       this.containers.set(req.id, entry);
       if (first) await this.bootVm(req.spec);
       else await this.resize(log);
-      const guestSpec: Spec = { ...req.spec, root: { path: `${GUEST_SHARED_DIR}/${req.id}/rootfs`, readonly: req.spec.root?.readonly } };
-      await this.vm!.agent.createContainer({ containerId: req.id, spec: guestSpec });
+      const guest = guestSpec(req.spec, {
+        containerId: req.id,
+        mounts: mounts.guestMounts,
+        disableGuestSeccomp: this.opts.config.runtime.disableGuestSeccomp,
+      });
+      await this.vm!.agent.createContainer({ containerId: req.id, spec: guest.spec, sandboxPidns: guest.sandboxPidns });
       await this.persist();
       log.info('container created');
     } catch (err) {
       this.containers.delete(req.id);
-      if (mounted) await unmountContainerRootfs(this.dirs, req.id).catch(() => undefined);
+      if (mounted) await releaseContainerShare(this.dirs, req.id).catch(() => undefined);
       if (this.containers.size === 0) await this.stop();
       throw err;
     }
@@ -278,7 +294,7 @@ export class Sandbox extends EventEmitter<SandboxEvents> {
     for (const e of c.execs.values()) this.finish(containerId, '', e, 255);
     this.containers.delete(containerId);
     await this.vm?.agent.removeContainer(containerId).catch((err: unknown) => this.opts.log.warn({ err, container: containerId }, 'agent RemoveContainer failed'));
-    await unmountContainerRootfs(this.dirs, containerId);
+    await releaseContainerShare(this.dirs, containerId);
     if (this.containers.size === 0) await this.stop();
     else {
       await this.persist();
@@ -294,6 +310,7 @@ export class Sandbox extends EventEmitter<SandboxEvents> {
       const vm = this.vm;
       vm?.agent.close();
       await vm?.hypervisor.stop();
+      if (this.network) await teardownPodNetwork(this.network, this.opts.log);
       await teardownSharedDirs(this.dirs);
       await cleanupSandbox(this.id, this.opts.stateRoot);
       this.opts.log.info('sandbox stopped');
@@ -323,6 +340,8 @@ export class Sandbox extends EventEmitter<SandboxEvents> {
     // does: hot-added blocks count fully in the guest's MemTotal, boot RAM loses its memmap.
     const size = fixed ?? { vcpus: sizing.vcpus, memoryMiB: cfg.defaultMemoryMiB };
     this.opts.log.info({ vcpus: size.vcpus, memoryMiB: size.memoryMiB, static: fixed?.source, reasons: fixed ? fixed.inputs : { cpu: sizing.cpu, memory: sizing.memory } }, 'booting sandbox VM');
+    const netns = networkNamespacePath(spec);
+    if (netns) this.network = await setupPodNetwork({ netnsPath: netns, model: this.opts.config.runtime.internetworkingModel, log: this.opts.log });
     const boot = this.opts.boot ?? bootSandboxVm;
     this.vm = await boot({
       sandboxId: this.id,
@@ -332,13 +351,24 @@ export class Sandbox extends EventEmitter<SandboxEvents> {
       vcpus: size.vcpus,
       memoryMiB: size.memoryMiB,
       maxVcpus: fixed ? fixed.vcpus : undefined,
+      network: this.network?.endpoints.length ? { netns: this.network.netnsPath, nics: nicsFor(this.network) } : undefined,
       log: this.opts.log,
     });
     await this.persist();
     void this.vm.hypervisor.exited.then(() => this.onVmExit());
-    await this.vm.agent.createSandbox({ sandboxId: this.id, hostname: spec.hostname ?? '', storages: [sharedFsStorage()] });
+    // Kata's order: the guest's network first, then the sandbox.
+    if (this.network?.endpoints.length) await this.configureGuestNetwork(this.network);
+    await this.vm.agent.createSandbox({ sandboxId: this.id, hostname: spec.hostname ?? '', storages: [sharedFsStorage(), shmStorage()] });
     void this.watchOom();
     if (!fixed && sizing.memoryMiB > size.memoryMiB) await this.resize(this.opts.log);
+  }
+
+  private async configureGuestNetwork(net: PodNetwork): Promise<void> {
+    const guest = guestNetworkFor(net);
+    for (const iface of guest.interfaces) await this.vm!.agent.updateInterface(iface);
+    if (guest.routes.length) await this.vm!.agent.updateRoutes(guest.routes);
+    if (guest.neighbors.length) await this.vm!.agent.addArpNeighbors(guest.neighbors);
+    this.opts.log.info({ netns: net.netnsPath, interfaces: guest.interfaces.map((i) => ({ name: i.name, mac: i.mac, addresses: i.addresses.map((a) => `${a.address}/${a.prefixLength}`) })) }, 'pod network configured in the guest');
   }
 
   private async resize(log: Logger): Promise<void> {
@@ -413,7 +443,14 @@ export class Sandbox extends EventEmitter<SandboxEvents> {
 
   private persist(): Promise<void> {
     return saveSandboxState(
-      { sandboxId: this.id, vmPid: this.vm?.hypervisor.pid, vmRunDir: this.vmRunDir, sharedRoot: this.dirs.root, containers: [...this.containers.keys()] },
+      {
+        sandboxId: this.id,
+        vmPid: this.vm?.hypervisor.pid,
+        vmRunDir: this.vmRunDir,
+        sharedRoot: this.dirs.root,
+        containers: [...this.containers.keys()],
+        network: this.network,
+      },
       this.opts.stateRoot,
     );
   }

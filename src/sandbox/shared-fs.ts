@@ -2,14 +2,9 @@
 // `mounts/`, a shared mount point; `shared/` is a read-only slave bind of it and is
 // what virtiofsd serves. Mounts made after the VM booted propagate into virtiofsd's
 // namespace, so containers can join a running sandbox.
-import { execFile } from 'node:child_process';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { Code, RpcError } from '../ttrpc/status.js';
-import { isMountPoint, unmountAll } from './mount-table.js';
-
-const run = promisify(execFile);
+import { isMountPoint, runMount as mount, unmountAll, unmountAndRemove } from './mount-table.js';
 
 /** A mount as containerd hands it over in CreateTaskRequest.rootfs. */
 export interface RootfsMount {
@@ -17,6 +12,9 @@ export interface RootfsMount {
   readonly source: string;
   readonly options: readonly string[];
 }
+
+/** Where the guest mounts the share (Kata's): `<this>/<container>/rootfs`, `.../volumes/`. */
+export const GUEST_SHARED_DIR = '/run/kata-containers/shared/containers';
 
 export const SANDBOXES_ROOT = '/run/kata-containers/shared/sandboxes';
 
@@ -32,15 +30,6 @@ export const sharedDirs = (sandboxId: string, root = SANDBOXES_ROOT): SharedDirs
   mounts: join(root, sandboxId, 'mounts'),
   shared: join(root, sandboxId, 'shared'),
 });
-
-async function mount(args: string[]): Promise<void> {
-  try {
-    await run('mount', args);
-  } catch (err) {
-    const e = err as { stderr?: string; message: string };
-    throw new RpcError(Code.INTERNAL, `mount ${args.join(' ')}: ${(e.stderr ?? e.message).trim()}`);
-  }
-}
 
 export async function setupSharedDirs(d: SharedDirs): Promise<void> {
   await mkdir(d.mounts, { recursive: true, mode: 0o700 });
@@ -58,7 +47,7 @@ export async function setupSharedDirs(d: SharedDirs): Promise<void> {
 export async function teardownSharedDirs(d: SharedDirs): Promise<void> {
   await unmountAll(d.shared);
   await unmountAll(d.mounts);
-  await rm(d.root, { recursive: true, force: true });
+  await unmountAndRemove(d.root);
 }
 
 /** Where a container's root filesystem appears on the host, and in the guest below the share. */
@@ -84,13 +73,13 @@ export async function mountContainerRootfs(d: SharedDirs, containerId: string, r
       }
     }
   } catch (err) {
-    await unmountContainerRootfs(d, containerId);
+    await releaseContainerShare(d, containerId);
     throw err;
   }
   return target;
 }
 
-export async function unmountContainerRootfs(d: SharedDirs, containerId: string): Promise<void> {
-  await unmountAll(containerRootfs(d, containerId));
-  await rm(join(d.mounts, containerId), { recursive: true, force: true });
+/** Releases everything of the container in the share: its rootfs and its shared mounts. */
+export async function releaseContainerShare(d: SharedDirs, containerId: string): Promise<void> {
+  await unmountAndRemove(join(d.mounts, containerId));
 }

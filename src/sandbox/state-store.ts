@@ -3,7 +3,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { unmountAll } from './mount-table.js';
+import { createLogger, type Logger } from '../log/logger.js';
+import { teardownPodNetwork, type PodNetwork } from '../network/index.js';
+import { unmountAndRemove } from './mount-table.js';
 
 /** Kata's per-sandbox state directory (the shim-monitor socket lives here too). */
 export const SANDBOX_STATE_ROOT = '/run/vc/sbs';
@@ -14,6 +16,8 @@ export interface PersistedSandbox {
   readonly vmRunDir: string;
   readonly sharedRoot: string;
   readonly containers: readonly string[];
+  /** The taps and tc filters set up in the pod's network namespace, if any. */
+  readonly network?: PodNetwork;
 }
 
 export const sandboxStateDir = (sandboxId: string, root = SANDBOX_STATE_ROOT): string => join(root, sandboxId);
@@ -31,6 +35,8 @@ export async function loadSandboxState(sandboxId: string, root = SANDBOX_STATE_R
   return text === undefined ? undefined : (JSON.parse(text) as PersistedSandbox);
 }
 
+const silentLogger = createLogger({ level: 'silent' });
+
 /** True when `pid` is alive and its command line mentions `marker` (not a recycled pid). */
 function processMatches(pid: number, marker: string): boolean {
   try {
@@ -41,10 +47,11 @@ function processMatches(pid: number, marker: string): boolean {
 }
 
 /**
- * Releases everything a dead shim left: the VM (virtiofsd exits with it), the mounts
- * of the share, the run and state directories. Safe to run twice.
+ * Releases everything a dead shim left: the VM (virtiofsd exits with it), the pod
+ * network's taps and filters, the mounts of the share, the run and state directories.
+ * Safe to run twice.
  */
-export async function cleanupSandbox(sandboxId: string, root = SANDBOX_STATE_ROOT): Promise<PersistedSandbox | undefined> {
+export async function cleanupSandbox(sandboxId: string, root = SANDBOX_STATE_ROOT, log?: Logger): Promise<PersistedSandbox | undefined> {
   const s = await loadSandboxState(sandboxId, root);
   if (s) {
     if (s.vmPid && processMatches(s.vmPid, s.vmRunDir)) {
@@ -58,8 +65,8 @@ export async function cleanupSandbox(sandboxId: string, root = SANDBOX_STATE_ROO
         await new Promise((r) => setTimeout(r, 20));
       }
     }
-    await unmountAll(s.sharedRoot);
-    await rm(s.sharedRoot, { recursive: true, force: true });
+    if (s.network) await teardownPodNetwork(s.network, log ?? silentLogger);
+    await unmountAndRemove(s.sharedRoot);
     await rm(s.vmRunDir, { recursive: true, force: true });
   }
   await rm(sandboxStateDir(sandboxId, root), { recursive: true, force: true });

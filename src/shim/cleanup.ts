@@ -32,7 +32,7 @@ export async function cleanupAfterCrash(ctx: CleanupContext): Promise<void> {
     ctx.log.debug({ sandbox: sandboxId, socket }, 'the sandbox shim is alive; leaving its sandbox alone');
   } else {
     // A pod container outliving its sandbox container is the last to know the pod's VM.
-    const sandbox = await cleanupSandbox(sandboxId);
+    const sandbox = await cleanupSandbox(sandboxId, undefined, ctx.log);
     if (sandbox) ctx.log.warn({ sandbox: sandboxId, vmPid: sandbox.vmPid }, 'released the VM and mounts of a dead shim');
   }
   const rootfs = join(ctx.bundle, 'rootfs');

@@ -1,5 +1,6 @@
 // What a VM sandbox cannot honour, refused at Create with a message naming the option,
 // and which configuration file a sandbox uses (Kata's order).
+import { statSync } from 'node:fs';
 import { containerd, runtimeoptions } from '../gen/proto.js';
 import { applyAnnotations, CONFIG_PATH_ANNOTATION, loadConfig, type KataConfig } from '../config/index.js';
 import type { NamespaceType, Spec } from '../oci/runtime-spec.js';
@@ -13,11 +14,41 @@ const REQUIRED: ReadonlyArray<{ type: NamespaceType; option: string; what: strin
   { type: 'uts', option: '--uts host', what: 'the host UTS namespace' },
 ];
 
-export function refuseHostNamespaces(containerId: string, spec: Spec): void {
-  const present = new Set((spec.linux?.namespaces ?? []).map((n) => n.type));
+/** Device and inode of a namespace file: two paths name one namespace when these match. */
+function nsIdentity(path: string): string | undefined {
+  try {
+    const st = statSync(path);
+    return `${st.dev}:${st.ino}`;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A missing namespace entry means "share the host's", which a VM cannot do. Paths are
+ * allowed where they name the pod: for a container of a pod (CRI's /proc/<sandbox pid>/ns/...)
+ * and the network namespace CRI/CNI made for a pod sandbox. `ownNetns` is the shim's own
+ * network namespace, i.e. the host's.
+ */
+export function refuseHostNamespaces(containerId: string, spec: Spec, podContainer: boolean, ownNetns = '/proc/self/ns/net'): void {
+  const namespaces = spec.linux?.namespaces ?? [];
+  const present = new Set(namespaces.map((n) => n.type));
   for (const r of REQUIRED) {
     if (!present.has(r.type)) {
       throw invalidArgument(`container ${containerId}: ${r.what} (${r.option}) is not supported by VM sandboxes: the container runs in its own VM`);
+    }
+  }
+  if (!podContainer) {
+    for (const ns of namespaces) {
+      if (!ns.path) continue;
+      if (ns.type !== 'network') {
+        throw invalidArgument(`container ${containerId}: joining the existing ${ns.type} namespace ${ns.path} is not supported by VM sandboxes`);
+      }
+      const id = nsIdentity(ns.path);
+      if (id === undefined) throw invalidArgument(`container ${containerId}: network namespace ${ns.path} does not exist`);
+      if (id === nsIdentity(ownNetns)) {
+        throw invalidArgument(`container ${containerId}: host networking (network namespace ${ns.path} is the host's) is not supported by VM sandboxes`);
+      }
     }
   }
   if (!spec.process?.args?.length) throw invalidArgument(`container ${containerId}: the spec has no process args`);

@@ -80,8 +80,8 @@ export function createTaskService(ctx: ShimContext): TaskService {
   const handlers: TaskService['handlers'] = {
     async Create(req) {
       const spec = await readBundleSpec(req.bundle);
-      refuseHostNamespaces(req.id, spec);
       const kind = containerKind(spec.annotations);
+      refuseHostNamespaces(req.id, spec, kind.kind === 'pod-container');
       if (!sandbox) {
         const config = await sandboxConfig(spec, req.options);
         const sandboxId = kind.kind === 'pod-container' ? kind.sandboxId : req.id;
