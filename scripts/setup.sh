@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(
   qemu-system-x86 qemu-utils containerd runc busybox-static e2fsprogs cpio kmod
-  socat procps iproute2 hyperfine
+  socat procps iproute2 hyperfine containernetworking-plugins
 )
 if [ -f scripts/guest/packages.txt ]; then
   mapfile -t guest_pkgs < <(grep -v '^\s*#' scripts/guest/packages.txt | grep -v '^\s*$')

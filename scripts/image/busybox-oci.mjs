@@ -1,7 +1,9 @@
 // Builds an OCI image layout tar from the host's static busybox, for tests and the demo:
 // no registry is reachable, so `ctr images import` of this file is how images arrive.
 // The output is deterministic and cached next to a stamp; it is rebuilt only when the
-// busybox binary, the image name or this builder's format changes.
+// busybox binary, the image name, the customisation (config overrides, extra files) or
+// this builder's format changes. Customised variants (a pause image, an image declaring a
+// volume) are the same busybox root with a different config and a few more files.
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -46,7 +48,7 @@ function applets(busybox) {
 }
 
 /** The root filesystem as tar entries: busybox, one symlink per applet, minimal /etc. */
-function rootfsEntries(binary, names) {
+function baseEntries(binary, names) {
   const dir = (name, mode = 0o755) => ({ name, type: 'dir', mode });
   const file = (name, text, mode = 0o644) => ({ name, type: 'file', mode, data: Buffer.from(text) });
   return [
@@ -61,13 +63,54 @@ function rootfsEntries(binary, names) {
   ];
 }
 
+/**
+ * The base entries plus extra files: a file replaces a base entry of the same path, and
+ * its missing parent directories are added (0755).
+ */
+function rootfsEntries(binary, names, files = []) {
+  const entries = new Map(baseEntries(binary, names).map((e) => [e.name, e]));
+  for (const f of files) {
+    const path = f.path.replace(/^\/+/, '');
+    if (!path || path.split('/').some((p) => p === '' || p === '.' || p === '..')) throw new Error(`busybox image: bad file path ${f.path}`);
+    const parts = path.split('/');
+    for (let i = 1; i < parts.length; i++) {
+      const dir = parts.slice(0, i).join('/');
+      if (!entries.has(dir)) entries.set(dir, { name: dir, type: 'dir', mode: 0o755 });
+    }
+    entries.set(path, { name: path, type: 'file', mode: f.mode ?? 0o644, data: Buffer.from(f.content) });
+  }
+  return [...entries.values()];
+}
+
+/**
+ * The image config: PATH and `sh` as the command, then the overrides. As with a Dockerfile's
+ * ENTRYPOINT, overriding Entrypoint drops the default Cmd unless Cmd is given too.
+ */
+function imageConfig(overrides = {}) {
+  const base = { Env: [PATH_ENV], Cmd: ['sh'] };
+  if (overrides.Entrypoint !== undefined && overrides.Cmd === undefined) delete base.Cmd;
+  const config = { ...base };
+  for (const [k, v] of Object.entries(overrides)) if (v !== undefined) config[k] = v;
+  return config;
+}
+
+/** What identifies a customisation in the cache stamp (null when there is none). */
+function customKey(config, files) {
+  if (config === undefined && (files === undefined || files.length === 0)) return null;
+  const summary = {
+    config: config ?? {},
+    files: (files ?? []).map((f) => ({ path: f.path, mode: f.mode ?? 0o644, sha256: sha256(Buffer.from(f.content)) })),
+  };
+  return sha256(JSON.stringify(summary));
+}
+
 function blob(data, mediaType) {
   return { data, descriptor: { mediaType, digest: `sha256:${sha256(data)}`, size: data.length } };
 }
 
 /** Pure layout: every blob plus index.json for a one-layer image. */
-export function ociLayout({ binary, applets: names, name, arch }) {
-  const layerTar = tarArchive(rootfsEntries(binary, names));
+export function ociLayout({ binary, applets: names, name, arch, config: overrides, files }) {
+  const layerTar = tarArchive(rootfsEntries(binary, names, files));
   const layer = blob(gzipSync(layerTar, { level: 9 }), MEDIA.layer);
   const config = blob(
     Buffer.from(
@@ -75,7 +118,7 @@ export function ociLayout({ binary, applets: names, name, arch }) {
         created: '1970-01-01T00:00:00Z',
         architecture: arch,
         os: 'linux',
-        config: { Env: [PATH_ENV], Cmd: ['sh'] },
+        config: imageConfig(overrides),
         rootfs: { type: 'layers', diff_ids: [`sha256:${sha256(layerTar)}`] },
         history: [{ created: '1970-01-01T00:00:00Z', created_by: 'scripts/image/busybox-oci.mjs' }],
       }),
@@ -119,7 +162,8 @@ function layoutTar({ blobs, index }) {
 
 /**
  * Builds (or reuses) the busybox OCI layout tar.
- * @param {{ out?: string, name?: string, busybox?: string }} [options]
+ * @param {{ out?: string, name?: string, busybox?: string, config?: Record<string, unknown>,
+ *   files?: { path: string, content: string | Buffer, mode?: number }[] }} [options]
  * @returns {Promise<{ path: string, digest: string, name: string, cached: boolean }>}
  */
 export async function buildBusyboxOci(options = {}) {
@@ -127,13 +171,14 @@ export async function buildBusyboxOci(options = {}) {
   const name = options.name ?? DEFAULT_NAME;
   const busybox = options.busybox ?? '/bin/busybox';
   const binary = readFileSync(busybox);
-  const key = { format: FORMAT, busyboxSha256: sha256(binary), name, arch: ociArch() };
+  // custom is null for the plain image, so stamps written before customisation existed stay valid.
+  const key = { format: FORMAT, busyboxSha256: sha256(binary), name, arch: ociArch(), custom: customKey(options.config, options.files) };
   const stampPath = `${out}.json`;
   if (existsSync(out) && existsSync(stampPath)) {
     const stamp = JSON.parse(readFileSync(stampPath, 'utf8'));
-    if (Object.entries(key).every(([k, v]) => stamp[k] === v)) return { path: out, digest: stamp.digest, name, cached: true };
+    if (Object.entries(key).every(([k, v]) => (stamp[k] ?? null) === v)) return { path: out, digest: stamp.digest, name, cached: true };
   }
-  const layout = ociLayout({ binary, applets: applets(busybox), name, arch: key.arch });
+  const layout = ociLayout({ binary, applets: applets(busybox), name, arch: key.arch, config: options.config, files: options.files });
   mkdirSync(dirname(out), { recursive: true });
   // Write then rename, so a concurrent reader never sees half a file.
   const tmp = `${out}.${process.pid}.tmp`;

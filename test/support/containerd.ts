@@ -26,6 +26,12 @@ export interface ContainerdOptions extends ContainerdConfigOptions {
   startTimeoutMs?: number;
   /** Parent of the temp dir; default os.tmpdir(), or /tmp if that makes socket paths too long. */
   tmpBase?: string;
+  /**
+   * A network namespace file (e.g. /run/netns/<name>) to run containerd in, so CNI and
+   * host-network pods live there. Spawned as `nsenter --net=<path> containerd ...`: nsenter
+   * execs, so the pid is containerd's, and the mount namespace stays the host's.
+   */
+  netnsPath?: string;
 }
 
 export interface CtrOptions extends Omit<RunCommandOptions, 'env'> {
@@ -53,6 +59,8 @@ export interface Containerd {
   readonly pid: number;
   readonly namespace: string;
   readonly snapshotter: Snapshotter;
+  /** The network namespace containerd runs in, when `netnsPath` was given. */
+  readonly netnsPath: string | undefined;
   /** Spawn to first successful `ctr version`, in ms. */
   readonly startupMs: number;
   /** Runs `ctr --address <address> -n <namespace> ...args`; never throws on a non-zero exit. */
@@ -135,7 +143,10 @@ export async function startContainerd(options: ContainerdOptions = {}): Promise<
 
   const logFd = openSync(logPath, 'a');
   const started = performance.now();
-  const child = spawn('containerd', ['--config', configPath], { env, stdio: ['ignore', logFd, logFd] });
+  const containerdArgs = ['--config', configPath];
+  const child = options.netnsPath === undefined
+    ? spawn('containerd', containerdArgs, { env, stdio: ['ignore', logFd, logFd] })
+    : spawn('nsenter', [`--net=${options.netnsPath}`, '--', 'containerd', ...containerdArgs], { env, stdio: ['ignore', logFd, logFd] });
   closeSync(logFd);
   if (child.pid === undefined) {
     rmSync(dir, { recursive: true, force: true });
@@ -202,6 +213,7 @@ export async function startContainerd(options: ContainerdOptions = {}): Promise<
     pid: child.pid,
     namespace,
     snapshotter,
+    netnsPath: options.netnsPath,
     startupMs: 0,
     ctr,
     async ctrOk(args, o) {
