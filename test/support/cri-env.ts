@@ -175,7 +175,15 @@ export interface CriEnv {
 
 /** A PodSandboxConfig as kubelet would send it, with only what a test needs. */
 export function podConfig(o: PodConfigOptions): In<PodSandboxConfig> {
-  const namespaceOptions: In<NamespaceOption> = { ...o.namespaceOptions, ...(o.network === undefined ? {} : { network: o.network }) };
+  // kubelet's defaults (namespacesForPod): the pod's network and IPC, a PID namespace per
+  // container unless shareProcessNamespace. The enum's zero value is POD, so it is spelled out.
+  const namespaceOptions: In<NamespaceOption> = {
+    network: 'POD',
+    pid: 'CONTAINER',
+    ipc: 'POD',
+    ...o.namespaceOptions,
+    ...(o.network === undefined ? {} : { network: o.network }),
+  };
   return {
     metadata: { name: o.name, uid: o.uid ?? randomUUID(), namespace: o.namespace ?? 'default', attempt: 0 },
     // kubelet leaves hostname empty for a host-network pod: runc refuses to set one in the host's UTS namespace.
@@ -655,7 +663,10 @@ export async function startCriEnv(options: CriEnvOptions = {}): Promise<CriEnv> 
         return { id: pod_sandbox_id, config };
       },
       async startContainer(pod, o) {
-        const { container_id } = await client.createContainer({ pod_sandbox_id: pod.id, config: containerConfig(o), sandbox_config: pod.config });
+        // kubelet gives every container its pod's namespace options.
+        const namespaceOptions = pod.config.linux?.security_context?.namespace_options ?? undefined;
+        const config = containerConfig({ ...(namespaceOptions ? { namespaceOptions } : {}), ...o });
+        const { container_id } = await client.createContainer({ pod_sandbox_id: pod.id, config, sandbox_config: pod.config });
         await client.startContainer({ container_id });
         return container_id;
       },
