@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The main job, run by `make demo` after setup: a private containerd 1.6 with this
 # shim installed runs a busybox container in its own VM (`ctr run --runtime
-# io.containerd.kata.v2 ... uname -r`) and prints the guest's kernel.
+# io.containerd.kata.v2 ... uname -r`) and prints the guest's kernel; then a Kubernetes
+# pod through containerd's CRI plugin serves HTTP from its VM on the pod IP
+# (scripts/demo-pod.ts).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
@@ -54,3 +56,7 @@ echo "== ctr run --rm --runtime io.containerd.kata.v2 $image kata-demo uname -r"
 start=$(date +%s%N)
 ctr run --rm --runtime io.containerd.kata.v2 "$image" kata-demo sh -c 'echo "container kernel: $(uname -r)"'
 echo "== done in $(( ($(date +%s%N) - start) / 1000000 )) ms (the VM ran under $(grep -q -E 'vmx|svm' /proc/cpuinfo && echo KVM || echo TCG))"
+
+echo
+echo "== a Kubernetes pod through containerd's CRI plugin, RuntimeClass handler \"kata\""
+npx tsx scripts/demo-pod.ts "$conf"

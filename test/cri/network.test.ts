@@ -60,6 +60,11 @@ describe('kata pod networking through CRI', () => {
       clientB = await env.startContainer(b, { name: 'client', image: env.images.busybox, command: HTTPD('served-by-kata-b') });
       r = await env.runPod({ name: 'runc-r' }, 'runc');
       webR = await env.startContainer(r, { name: 'web', image: env.images.busybox, command: HTTPD('served-by-runc') });
+      // Like readiness probes: each httpd listens a moment after its container started.
+      for (const p of [a, b, r]) {
+        const url = `http://${await podIp(p)}/`;
+        await waitFor(`httpd at ${url}`, async () => (await env.exec(['busybox', 'wget', '-q', '-O', '/dev/null', url], { timeoutMs: 10_000 })).code === 0);
+      }
     }, 240_000);
 
     afterAll(async () => {
