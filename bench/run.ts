@@ -1,4 +1,5 @@
 // `npm run bench`: every benchmark, each measured side by side with its reference.
+import { benchCriPods } from './cri-pod.js';
 import { benchCtrRun } from './ctr-run.js';
 import { benchTtrpcVsGrpc } from './ttrpc.js';
 import { benchVmBoot } from './vm-boot.js';
@@ -12,3 +13,5 @@ console.log('\n== containerd: ctr run with this shim and with runc');
 await benchCtrRun(3);
 console.log('\n== Update latency: cgroups only vs vCPU and memory hotplug');
 await benchUpdate(3);
+console.log('\n== Kubernetes pods through containerd\'s CRI plugin: kata vs runc');
+await benchCriPods(3, 100);
