@@ -5,7 +5,8 @@
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CRI_PLUGIN_TABLE, startCriEnv, type CriEnv, type CriEnvOptions, type CriStopReport } from '../support/cri-env.js';
+import { CRI_PLUGIN_TABLE } from '../support/cri-config.js';
+import { startCriEnv, type CriEnv, type CriEnvOptions, type CriStopReport } from '../support/cri-env.js';
 import { tomlString } from '../support/containerd-config.js';
 import { testVmConfig, type TestVmConfig } from '../vm/vm-config.js';
 

@@ -8,21 +8,10 @@ import { parse as parseToml } from 'smol-toml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderContainerdConfig } from '../support/containerd-config.js';
 import { GrpcStatus, isCriError } from '../support/cri-client.js';
-import {
-  cniConflist,
-  containerConfig,
-  parseCriLog,
-  podConfig,
-  podNetnsPath,
-  reassembleCriLog,
-  renderCriConfig,
-  readCriLog,
-  startCriEnv,
-  waitContainerState,
-  waitFor,
-  type CriEnv,
-  type RunningPod,
-} from '../support/cri-env.js';
+import { cniConflist, renderCriConfig } from '../support/cri-config.js';
+import { podNetnsPath, startCriEnv, waitContainerState, waitFor, type CriEnv, type RunningPod } from '../support/cri-env.js';
+import { parseCriLog, readCriLog, reassembleCriLog } from '../support/cri-log.js';
+import { containerConfig, podConfig } from '../support/cri-pods.js';
 import { VOLUME_FILE, VOLUME_FILE_CONTENT } from '../support/images.js';
 
 const MIB = 1024 * 1024;
@@ -103,7 +92,7 @@ describe('CRI harness pieces', () => {
   it('builds pod and container configs the way kubelet fills them', () => {
     const hostPod = podConfig({ name: 'h', network: 'NODE', resources: { cpu_quota: 50_000, cpu_period: 100_000 } });
     expect(hostPod.hostname).toBe('');
-    expect(hostPod.linux?.security_context?.namespace_options).toEqual({ network: 'NODE' });
+    expect(hostPod.linux?.security_context?.namespace_options).toEqual({ network: 'NODE', pid: 'CONTAINER', ipc: 'POD' });
     expect(hostPod.linux?.resources).toEqual({ cpu_quota: 50_000, cpu_period: 100_000 });
     expect(podConfig({ name: 'p' }).hostname).toBe('p');
     const c = containerConfig({ name: 'c', image: 'i', command: ['sh'], env: { A: '1' }, runAsUser: 0, mounts: [{ container_path: '/m', host_path: '/h', readonly: true }] });

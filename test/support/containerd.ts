@@ -198,7 +198,7 @@ export async function startContainerd(options: ContainerdOptions = {}): Promise<
     }
     if (killedShims.length) {
       await sleep(100); // let the kernel reap them first
-      await cleanAfterKilledShims(paths.state);
+      cleanAfterKilledShims(paths.state);
     }
     const unmounted = unmountUnder(dir);
     if (process.env.CONTAINERD_TEST_KEEP !== '1') rmSync(dir, { recursive: true, force: true });

@@ -5,41 +5,23 @@
 // netnsMountsUnderStateDir), libcni's result cache in /var/lib/cni/results, and
 // /run/containerd/{s,runc,fifo}.
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { spawnSync } from 'node:child_process';
-import { tomlString } from './containerd-config.js';
 import { startContainerd, type Containerd, type Snapshotter, type StopReport } from './containerd.js';
-import {
-  connectCri,
-  type ContainerConfig,
-  type ContainerState,
-  type ContainerStatus,
-  type CriClient,
-  type Device,
-  type DNSConfig,
-  type In,
-  type LinuxContainerResources,
-  type LinuxContainerSecurityContext,
-  type Mount,
-  type NamespaceOption,
-  type PodSandboxConfig,
-  type PortMapping,
-} from './cri-client.js';
+import { connectCri, type ContainerState, type ContainerStatus, type CriClient, type In, type PodSandboxConfig } from './cri-client.js';
+import { cniConflist, newNetwork, renderCriConfig, type CniNetwork, type TomlValue } from './cri-config.js';
+import { containerConfig, podConfig, type ContainerConfigOptions, type PodConfigOptions } from './cri-pods.js';
 import { CRI_NAMESPACE, importBusybox, importPauseImage, importVolumeImage, PAUSE_IMAGE } from './images.js';
 import { unmountUnder } from './mounts.js';
 import { createNetns, deleteNetns, execInNetns, uniqueNetnsName, type Netns } from './netns.js';
 import type { CommandResult, RunCommandOptions } from './run-command.js';
-import { shimTrees } from './shim-leftovers.js';
+import { cleanAfterKilledShims, shimTrees } from './shim-leftovers.js';
 
-export const CRI_PLUGIN_TABLE = 'plugins."io.containerd.grpc.v1.cri"';
-export const CNI_BIN_DIR = '/usr/lib/cni';
 /** libcni's cache of ADD results (not configurable through containerd 1.6). */
 const CNI_RESULTS_DIR = '/var/lib/cni/results';
-
-type TomlValue = string | number | boolean | readonly string[];
 
 export interface CriEnvOptions {
   /** Directories put first on containerd's PATH, e.g. where containerd-shim-kata-v2 lives. */
@@ -67,21 +49,7 @@ export interface CriEnvOptions {
   startTimeoutMs?: number;
 }
 
-/** The CNI network every non-host-network pod of this instance joins. */
-export interface CniNetwork {
-  /** The conflist's network name (unique per run). */
-  name: string;
-  /** The Linux bridge the `bridge` plugin creates in the test netns. */
-  bridge: string;
-  subnet: string;
-  /** The bridge's address, the pods' default gateway. */
-  gateway: string;
-  confDir: string;
-  /** host-local's dataDir: one file per allocated IP under <dataDir>/<name>/. */
-  ipamDataDir: string;
-}
-
-export interface CriStopReport extends StopReport {
+/** The CNI network every non-host-network pod of this instance joins. */export interface CriStopReport extends StopReport {
   /** Pods still there at stop(), removed through CRI (Stop then Remove). */
   leftoverPods: string[];
   /** Netns files of those pods that CRI did not remove (unmounted and deleted here). */
@@ -96,54 +64,6 @@ export interface CriStopReport extends StopReport {
    */
   leftoverCniResults: string[];
 }
-
-export interface PodConfigOptions {
-  name: string;
-  /** Kubernetes namespace in the metadata; default "default". */
-  namespace?: string;
-  /** Default a random UUID. */
-  uid?: string;
-  hostname?: string;
-  logDirectory?: string;
-  /** Shorthand for namespaceOptions.network: 'NODE' for a host-network pod. */
-  network?: 'POD' | 'NODE';
-  namespaceOptions?: In<NamespaceOption>;
-  /** linux.resources: containerd 1.6 turns it into the sandbox sizing annotations. */
-  resources?: In<LinuxContainerResources>;
-  overhead?: In<LinuxContainerResources>;
-  cgroupParent?: string;
-  privileged?: boolean;
-  sysctls?: Record<string, string>;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-  dnsConfig?: In<DNSConfig>;
-  portMappings?: readonly In<PortMapping>[];
-}
-
-export interface ContainerConfigOptions {
-  name: string;
-  image: string;
-  command?: readonly string[];
-  args?: readonly string[];
-  workingDir?: string;
-  env?: Readonly<Record<string, string>>;
-  mounts?: readonly In<Mount>[];
-  devices?: readonly In<Device>[];
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-  /** Relative to the pod's log directory; default "<name>.log". */
-  logPath?: string;
-  stdin?: boolean;
-  tty?: boolean;
-  resources?: In<LinuxContainerResources>;
-  /** Merged under the shorthands below. */
-  securityContext?: In<LinuxContainerSecurityContext>;
-  namespaceOptions?: In<NamespaceOption>;
-  privileged?: boolean;
-  readonlyRootfs?: boolean;
-  runAsUser?: number;
-}
-
 export interface RunningPod {
   id: string;
   config: In<PodSandboxConfig>;
@@ -170,125 +90,6 @@ export interface CriEnv {
   /** Removes every pod, stops containerd, deletes the netns and the temp dir; reports leftovers. */
   stop(): Promise<CriStopReport>;
 }
-
-// ---- config builders
-
-/** A PodSandboxConfig as kubelet would send it, with only what a test needs. */
-export function podConfig(o: PodConfigOptions): In<PodSandboxConfig> {
-  // kubelet's defaults (namespacesForPod): the pod's network and IPC, a PID namespace per
-  // container unless shareProcessNamespace. The enum's zero value is POD, so it is spelled out.
-  const namespaceOptions: In<NamespaceOption> = {
-    network: 'POD',
-    pid: 'CONTAINER',
-    ipc: 'POD',
-    ...o.namespaceOptions,
-    ...(o.network === undefined ? {} : { network: o.network }),
-  };
-  return {
-    metadata: { name: o.name, uid: o.uid ?? randomUUID(), namespace: o.namespace ?? 'default', attempt: 0 },
-    // kubelet leaves hostname empty for a host-network pod: runc refuses to set one in the host's UTS namespace.
-    hostname: o.hostname ?? (namespaceOptions.network === 'NODE' ? '' : o.name),
-    ...(o.logDirectory === undefined ? {} : { log_directory: o.logDirectory }),
-    ...(o.dnsConfig === undefined ? {} : { dns_config: o.dnsConfig }),
-    ...(o.portMappings === undefined ? {} : { port_mappings: [...o.portMappings] }),
-    labels: { ...o.labels },
-    annotations: { ...o.annotations },
-    linux: {
-      cgroup_parent: o.cgroupParent ?? '',
-      security_context: { namespace_options: namespaceOptions, privileged: o.privileged ?? false },
-      sysctls: { ...o.sysctls },
-      ...(o.resources === undefined ? {} : { resources: o.resources }),
-      ...(o.overhead === undefined ? {} : { overhead: o.overhead }),
-    },
-  };
-}
-
-/** A ContainerConfig as kubelet would send it, with only what a test needs. */
-export function containerConfig(o: ContainerConfigOptions): In<ContainerConfig> {
-  const security: In<LinuxContainerSecurityContext> = {
-    ...o.securityContext,
-    ...(o.namespaceOptions === undefined ? {} : { namespace_options: o.namespaceOptions }),
-    ...(o.privileged === undefined ? {} : { privileged: o.privileged }),
-    ...(o.readonlyRootfs === undefined ? {} : { readonly_rootfs: o.readonlyRootfs }),
-    ...(o.runAsUser === undefined ? {} : { run_as_user: { value: o.runAsUser } }),
-  };
-  return {
-    metadata: { name: o.name, attempt: 0 },
-    image: { image: o.image },
-    command: [...(o.command ?? [])],
-    args: [...(o.args ?? [])],
-    working_dir: o.workingDir ?? '',
-    envs: Object.entries(o.env ?? {}).map(([key, value]) => ({ key, value })),
-    mounts: [...(o.mounts ?? [])],
-    ...(o.devices === undefined ? {} : { devices: [...o.devices] }),
-    labels: { ...o.labels },
-    annotations: { ...o.annotations },
-    log_path: o.logPath ?? `${o.name}.log`,
-    stdin: o.stdin ?? false,
-    tty: o.tty ?? false,
-    linux: { ...(o.resources === undefined ? {} : { resources: o.resources }), security_context: security },
-  };
-}
-
-// ---- CRI log files
-
-export interface CriLogEntry {
-  /** RFC 3339 with nanoseconds, as written. */
-  time: string;
-  stream: 'stdout' | 'stderr';
-  /** "P": the content continues in the next entry of the stream (no newline was there). */
-  partial: boolean;
-  content: Buffer;
-}
-
-/**
- * Parses a CRI log file: lines `<RFC3339Nano> <stdout|stderr> <P|F> <content>`. containerd
- * splits lines longer than max_container_log_line_size (16 KiB) into P entries, and writes
- * output that ended without a newline as a final P entry.
- */
-export function parseCriLog(data: Buffer | string): CriLogEntry[] {
-  const buf = typeof data === 'string' ? Buffer.from(data) : data;
-  const entries: CriLogEntry[] = [];
-  let start = 0;
-  while (start < buf.length) {
-    let end = buf.indexOf(0x0a, start);
-    if (end === -1) end = buf.length; // a line still being written
-    const line = buf.subarray(start, end);
-    start = end + 1;
-    const s1 = line.indexOf(0x20);
-    const s2 = line.indexOf(0x20, s1 + 1);
-    const s3 = line.indexOf(0x20, s2 + 1);
-    const stream = line.subarray(s1 + 1, s2).toString();
-    const tag = line.subarray(s2 + 1, s3 === -1 ? line.length : s3).toString();
-    if (s1 <= 0 || s2 === -1 || (stream !== 'stdout' && stream !== 'stderr') || (tag !== 'P' && tag !== 'F')) {
-      throw new Error(`CRI log: malformed line: ${line.subarray(0, 120).toString()}`);
-    }
-    entries.push({
-      time: line.subarray(0, s1).toString(),
-      stream,
-      partial: tag === 'P',
-      content: Buffer.from(s3 === -1 ? Buffer.alloc(0) : line.subarray(s3 + 1)),
-    });
-  }
-  return entries;
-}
-
-/** The original byte streams: F entries get their newline back, P entries are joined. (A "\r\n" comes back as "\n".) */
-export function reassembleCriLog(entries: readonly CriLogEntry[]): { stdout: Buffer; stderr: Buffer } {
-  const parts: Record<'stdout' | 'stderr', Buffer[]> = { stdout: [], stderr: [] };
-  for (const e of entries) {
-    parts[e.stream].push(e.content);
-    if (!e.partial) parts[e.stream].push(Buffer.from('\n'));
-  }
-  return { stdout: Buffer.concat(parts.stdout), stderr: Buffer.concat(parts.stderr) };
-}
-
-/** Reads and reassembles a container's log file (ContainerStatus.log_path). */
-export function readCriLog(path: string): { entries: CriLogEntry[]; stdout: Buffer; stderr: Buffer } {
-  const entries = existsSync(path) ? parseCriLog(readFileSync(path)) : [];
-  return { entries, ...reassembleCriLog(entries) };
-}
-
 // ---- waiting on conditions
 
 export interface WaitOptions {
@@ -340,116 +141,7 @@ export async function podNetnsPath(cri: CriClient, podId: string): Promise<strin
   const ns = spec.runtimeSpec?.linux?.namespaces?.find((n) => n.type === 'network');
   return ns?.path || undefined;
 }
-
 // ---- the environment
-
-const tomlValue = (v: TomlValue): string =>
-  typeof v === 'string' ? tomlString(v) : Array.isArray(v) ? `[${v.map((s) => tomlString(s)).join(', ')}]` : String(v);
-
-const tomlKeys = (keys: Readonly<Record<string, TomlValue>>, indent = '  '): string[] =>
-  Object.entries(keys).map(([k, v]) => `${indent}${/^[A-Za-z0-9_-]+$/.test(k) ? k : tomlString(k)} = ${tomlValue(v)}`);
-
-export interface CriConfigInputs {
-  sandboxImage: string;
-  confDir: string;
-  snapshotter: Snapshotter;
-  netnsMountsUnderStateDir: boolean;
-  criSettings?: Readonly<Record<string, TomlValue>>;
-  runtimes?: Readonly<Record<string, Readonly<Record<string, TomlValue>>>>;
-  extraCriConfig?: string;
-}
-
-/** The `[plugins."io.containerd.grpc.v1.cri"]` tables (pure; see pkg/cri/config in containerd 1.6). */
-export function renderCriConfig(i: CriConfigInputs): string {
-  const settings: Record<string, TomlValue> = {
-    sandbox_image: i.sandboxImage,
-    // Inside the private netns, so loopback and any port are ours alone.
-    stream_server_address: '127.0.0.1',
-    stream_server_port: '0',
-    enable_selinux: false,
-    // No AppArmor profile is loaded for tests; with AppArmor on, CRI would apply its default one.
-    disable_apparmor: true,
-    netns_mounts_under_state_dir: i.netnsMountsUnderStateDir,
-    // Without CAP_SYS_RESOURCE (missing on our machines) runc cannot lower oom_score_adj to
-    // the -998 CRI asks for a sandbox; restricting clamps it to containerd's own value.
-    restrict_oom_score_adj: true,
-    ...i.criSettings,
-  };
-  const runtimes: Record<string, Record<string, TomlValue>> = {
-    runc: { runtime_type: 'io.containerd.runc.v2' },
-    kata: {
-      runtime_type: 'io.containerd.kata.v2',
-      pod_annotations: ['io.katacontainers.*'],
-      container_annotations: ['io.katacontainers.*'],
-    },
-  };
-  for (const [name, keys] of Object.entries(i.runtimes ?? {})) runtimes[name] = { ...runtimes[name], ...keys };
-  const t = CRI_PLUGIN_TABLE;
-  const lines = [
-    `[${t}]`,
-    ...tomlKeys(settings),
-    '',
-    `[${t}.containerd]`,
-    `  snapshotter = ${tomlString(i.snapshotter)}`,
-    '  default_runtime_name = "runc"',
-    '',
-  ];
-  for (const [name, keys] of Object.entries(runtimes)) {
-    lines.push(`[${t}.containerd.runtimes.${tomlString(name)}]`, ...tomlKeys(keys), '');
-  }
-  lines.push(`[${t}.cni]`, `  bin_dir = ${tomlString(CNI_BIN_DIR)}`, `  conf_dir = ${tomlString(i.confDir)}`, '  max_conf_num = 1', '');
-  if (i.extraCriConfig) lines.push(i.extraCriConfig.trim(), '');
-  return lines.join('\n');
-}
-
-let networks = 0;
-
-/** A network unique to this process and call; the subnet only has to be unique inside the private netns. */
-function newNetwork(dir: string): CniNetwork {
-  networks += 1;
-  const id = `${process.pid.toString(36)}${networks.toString(36)}`;
-  const second = 100 + (process.pid % 100);
-  const third = networks % 256;
-  return {
-    name: `kata-test-${id}`,
-    bridge: `ktbr${id}`.slice(0, 15),
-    subnet: `10.${second}.${third}.0/24`,
-    gateway: `10.${second}.${third}.1`,
-    confDir: join(dir, 'cni', 'net.d'),
-    ipamDataDir: join(dir, 'cni', 'ipam'),
-  };
-}
-
-/**
- * The conflist: one bridge network with host-local IPAM (its state in our dir, not
- * /var/lib/cni/networks). No `loopback` entry: containerd 1.6 adds its own loopback network
- * (go-cni WithLoNetwork) to every pod besides the conf_dir one.
- */
-export function cniConflist(net: CniNetwork): string {
-  return `${JSON.stringify(
-    {
-      cniVersion: '1.0.0',
-      name: net.name,
-      plugins: [
-        {
-          type: 'bridge',
-          bridge: net.bridge,
-          isGateway: true,
-          ipMasq: false,
-          hairpinMode: false,
-          ipam: {
-            type: 'host-local',
-            ranges: [[{ subnet: net.subnet, gateway: net.gateway }]],
-            routes: [{ dst: '0.0.0.0/0' }],
-            dataDir: net.ipamDataDir,
-          },
-        },
-      ],
-    },
-    null,
-    2,
-  )}\n`;
-}
 
 function makeDir(): string {
   const base = join(tmpdir(), 'crienv-XXXXXX', 'ctrd-XXXXXX', 'containerd.sock.ttrpc').length <= 100 ? tmpdir() : '/tmp';
@@ -500,21 +192,6 @@ interface LiveEnv {
   podNetns: Set<string>;
 }
 
-/** Synchronous cleanAfterKilledShims (an exit hook cannot await): shim sockets and runc state of every bundle. */
-function cleanBundlesSync(state: string): void {
-  const tasks = join(state, 'io.containerd.runtime.v2.task');
-  if (!existsSync(tasks)) return;
-  for (const ns of readdirSync(tasks)) {
-    for (const id of readdirSync(join(tasks, ns))) {
-      const file = join(tasks, ns, id, 'address');
-      const socket = existsSync(file) ? readFileSync(file, 'utf8').trim().replace(/^unix:\/\//, '') : '';
-      if (socket.startsWith('/run/containerd/s/')) rmSync(socket, { force: true });
-      const runcRoot = join('/run/containerd/runc', ns);
-      if (existsSync(join(runcRoot, id))) spawnSync('runc', ['--root', runcRoot, 'delete', '--force', id], { stdio: 'ignore', timeout: 10_000 });
-    }
-  }
-}
-
 const liveEnvs = new Set<LiveEnv>();
 let exitHookInstalled = false;
 
@@ -536,7 +213,7 @@ function trackEnv(e: LiveEnv): void {
           // already gone
         }
       }
-      cleanBundlesSync(live.state);
+      cleanAfterKilledShims(live.state);
       removeNetnsFiles([...live.podNetns]);
       for (const f of cniResults(live.network, live.pods)) rmSync(f, { force: true });
       unmountUnder(live.dir);

@@ -2,7 +2,7 @@
 // was killed): the shim processes with their children, their sockets, runc's state.
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { runCommand } from './run-command.js';
+import { spawnSync } from 'node:child_process';
 
 /** The /proc entries of live processes: pid → (parent pid, argv). */
 function processTable(): Map<number, { ppid: number; argv: string[] }> {
@@ -42,8 +42,9 @@ export function shimTrees(address: string): number[] {
 /**
  * What SIGKILLed shims leave behind, found through the bundles containerd could not delete:
  * the shim socket in /run/containerd/s and, for runc, its state in /run/containerd/runc.
+ * Synchronous, so a process exit hook can run it too.
  */
-export async function cleanAfterKilledShims(state: string): Promise<void> {
+export function cleanAfterKilledShims(state: string): void {
   const tasks = join(state, 'io.containerd.runtime.v2.task');
   if (!existsSync(tasks)) return;
   for (const ns of readdirSync(tasks)) {
@@ -52,7 +53,7 @@ export async function cleanAfterKilledShims(state: string): Promise<void> {
       const socket = existsSync(file) ? readFileSync(file, 'utf8').trim().replace(/^unix:\/\//, '') : '';
       if (socket.startsWith('/run/containerd/s/')) rmSync(socket, { force: true });
       const runcRoot = join('/run/containerd/runc', ns);
-      if (existsSync(join(runcRoot, id))) await runCommand('runc', ['--root', runcRoot, 'delete', '--force', id], { timeoutMs: 10_000 });
+      if (existsSync(join(runcRoot, id))) spawnSync('runc', ['--root', runcRoot, 'delete', '--force', id], { stdio: 'ignore', timeout: 10_000 });
     }
   }
 }
