@@ -6,15 +6,20 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CRI_PLUGIN_TABLE } from '../support/cri-config.js';
-import { startCriEnv, type CriEnv, type CriEnvOptions, type CriStopReport } from '../support/cri-env.js';
+import { podNetnsPath, startCriEnv, waitFor, type CriEnv, type CriEnvOptions, type CriStopReport, type RunningPod } from '../support/cri-env.js';
 import { tomlString } from '../support/containerd-config.js';
 import { testVmConfig, type TestVmConfig } from '../vm/vm-config.js';
+import { NOTHING_LEFT_OF_POD, podLeftovers, type PodLeftovers } from './pod-audit.js';
 
 const DIST = join(import.meta.dirname, '../../dist');
 
 export interface KataCriEnv extends CriEnv {
   /** The configuration.toml the kata handler uses (KATA_CONF_FILE). */
   readonly configPath: string;
+  /** ExecSync of `sh -c script`, output as text. */
+  sh(containerId: string, script: string): Promise<{ stdout: string; stderr: string; exitCode: number }>;
+  /** StopPodSandbox + RemovePodSandbox, then what the pod left (waits a while for nothing). */
+  removePod(pod: RunningPod): Promise<PodLeftovers>;
   stop(): Promise<CriStopReport>;
 }
 
@@ -51,6 +56,18 @@ export async function startKataCriEnv(o: KataCriEnvOptions = {}): Promise<KataCr
   return {
     ...env,
     configPath,
+    async sh(containerId, script) {
+      const r = await env.cri.execSync({ container_id: containerId, cmd: ['sh', '-c', script], timeout: 60 });
+      return { stdout: r.stdout.toString(), stderr: r.stderr.toString(), exitCode: r.exit_code };
+    },
+    async removePod(pod) {
+      const netns = await podNetnsPath(env.cri, pod.id);
+      await env.cri.stopPodSandbox({ pod_sandbox_id: pod.id });
+      await env.cri.removePodSandbox({ pod_sandbox_id: pod.id });
+      const clean = (): boolean => JSON.stringify(podLeftovers(pod.id, env.cd.address, netns)) === JSON.stringify(NOTHING_LEFT_OF_POD);
+      await waitFor('the pod to leave nothing behind', clean, { timeoutMs: 15_000 }).catch(() => undefined);
+      return podLeftovers(pod.id, env.cd.address, netns);
+    },
     async stop() {
       try {
         return await env.stop();

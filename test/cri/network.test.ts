@@ -19,20 +19,14 @@ describe('kata pod networking through CRI', () => {
   let env: KataCriEnv;
 
   const podIp = async (pod: RunningPod): Promise<string> => (await env.cri.podSandboxStatus({ pod_sandbox_id: pod.id })).status!.network!.ip;
-  const exec = async (id: string, script: string) => {
-    const r = await env.cri.execSync({ container_id: id, cmd: ['sh', '-c', script], timeout: 60 });
-    return { stdout: r.stdout.toString(), stderr: r.stderr.toString(), exitCode: r.exit_code };
-  };
+  const exec = (id: string, script: string) => env.sh(id, script);
   /** busybox wget from inside a container, bounded by `timeout` (wget -T crashes busybox 1.35). */
   const wgetFrom = (id: string, url: string) => exec(id, `timeout 20 wget -q -O - ${url}`);
   /** What this containerd has running: shims, QEMUs and share dirs, for "nothing new" checks. */
   const footprint = () => ({ shims: shimTrees(env.cd.address).length, sandboxes: readdirSync(SANDBOXES, { withFileTypes: true }).length });
 
   async function removePod(pod: RunningPod): Promise<void> {
-    const netns = await podNetnsPath(env.cri, pod.id);
-    await env.cri.stopPodSandbox({ pod_sandbox_id: pod.id });
-    await env.cri.removePodSandbox({ pod_sandbox_id: pod.id });
-    expect(await waitFor('nothing left of the pod', () => JSON.stringify(podLeftovers(pod.id, env.cd.address, netns)) === JSON.stringify(NOTHING_LEFT_OF_POD), { timeoutMs: 15_000 }).catch(() => podLeftovers(pod.id, env.cd.address, netns))).toBe(true);
+    expect(await env.removePod(pod)).toEqual(NOTHING_LEFT_OF_POD);
   }
 
   beforeAll(async () => {

@@ -7,12 +7,12 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { qemuPids, shimDaemonPids } from '../e2e/leftovers.js';
 import { GrpcStatus, isCriError } from '../support/cri-client.js';
-import { podNetnsPath, waitContainerState, waitFor, type RunningPod } from '../support/cri-env.js';
+import { waitContainerState, waitFor, type RunningPod } from '../support/cri-env.js';
 import { readCriLog } from '../support/cri-log.js';
 import { monitorSocketPath } from '../../src/shim/monitor-server.js';
 import { VOLUME_FILE, VOLUME_FILE_CONTENT, VOLUME_PATH } from '../support/images.js';
 import { startKataCriEnv, type KataCriEnv } from './kata-cri-env.js';
-import { NOTHING_LEFT_OF_POD, podLeftovers } from './pod-audit.js';
+import { NOTHING_LEFT_OF_POD } from './pod-audit.js';
 
 const MIB = 1024 * 1024;
 
@@ -20,10 +20,7 @@ describe('a kata pod through CRI', () => {
   let env: KataCriEnv;
   let host: string;
 
-  const exec = async (id: string, script: string) => {
-    const r = await env.cri.execSync({ container_id: id, cmd: ['sh', '-c', script], timeout: 60 });
-    return { stdout: r.stdout.toString(), stderr: r.stderr.toString(), exitCode: r.exit_code };
-  };
+  const exec = (id: string, script: string) => env.sh(id, script);
   const memTotalKiB = async (id: string): Promise<number> => Number(/MemTotal:\s+(\d+)/.exec((await exec(id, 'cat /proc/meminfo')).stdout)?.[1]);
   const nproc = async (id: string): Promise<number> => Number((await exec(id, 'nproc')).stdout.trim());
   /** The shim's sizing report (its management socket), for what the VM has and why. */
@@ -39,14 +36,7 @@ describe('a kata pod through CRI', () => {
 
   /** Stops and removes the pod through CRI, then proves the sandbox left nothing behind. */
   async function removePod(pod: RunningPod): Promise<void> {
-    const netns = await podNetnsPath(env.cri, pod.id);
-    await env.cri.stopPodSandbox({ pod_sandbox_id: pod.id });
-    await env.cri.removePodSandbox({ pod_sandbox_id: pod.id });
-    const left = await waitFor('the pod to leave nothing behind', () => {
-      const l = podLeftovers(pod.id, env.cd.address, netns);
-      return JSON.stringify(l) === JSON.stringify(NOTHING_LEFT_OF_POD) ? l : undefined;
-    }, { timeoutMs: 15_000 }).catch(() => podLeftovers(pod.id, env.cd.address, netns));
-    expect(left).toEqual(NOTHING_LEFT_OF_POD);
+    expect(await env.removePod(pod)).toEqual(NOTHING_LEFT_OF_POD);
   }
 
   beforeAll(async () => {
