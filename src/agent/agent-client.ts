@@ -6,7 +6,7 @@ import type { Logger } from '../log/logger.js';
 import { processToGrpc, resourcesToGrpc, specToGrpc } from '../oci/grpc-spec.js';
 import type { LinuxResources, Process, Spec } from '../oci/runtime-spec.js';
 import { TtrpcClient, serviceClient, type CallOptions, type ServiceClient } from '../ttrpc/index.js';
-import { Code, RpcError } from '../ttrpc/status.js';
+import { Code, RuntimeError } from '../errors/index.js';
 import type { Agent, ContainerStats, GuestDetails, GuestInterface, GuestNeighbor, GuestRoute, GuestStorage } from './agent.js';
 import { interfaceToGrpc, neighborToGrpc, routeToGrpc } from './network-messages.js';
 import { dialAgent } from './transport/url.js';
@@ -68,7 +68,7 @@ export class AgentClient implements Agent {
     );
     if (!client) {
       stream.destroy();
-      throw new RpcError(Code.UNAVAILABLE, `agent at ${url} did not answer`);
+      throw new RuntimeError(Code.UNAVAILABLE, `agent at ${url} did not answer`);
     }
     opts.log.debug({ url }, 'agent connected');
     return client;
@@ -77,7 +77,7 @@ export class AgentClient implements Agent {
   async check(timeoutMs = CHECK_TIMEOUT_MS, signal?: AbortSignal): Promise<void> {
     const r = await this.health.Check({ service: '' }, { timeoutMs, signal });
     if (r.status !== grpc.HealthCheckResponse.ServingStatus.SERVING) {
-      throw new RpcError(Code.UNAVAILABLE, `agent health: status ${r.status}, not SERVING`);
+      throw new RuntimeError(Code.UNAVAILABLE, `agent health: status ${r.status}, not SERVING`);
     }
   }
 

@@ -2,7 +2,7 @@
 // needs one, run the command. Returns the exit code: 0 success, 1 failure, 2 usage error.
 import { loadConfig, type KataConfig } from '../config/index.js';
 import { createLogger, type Logger } from '../log/logger.js';
-import { toRpcError } from '../ttrpc/status.js';
+import { toRuntimeError } from '../errors/index.js';
 import { parseArgs } from './args.js';
 import { sandboxSizing } from './sandbox-sizing.js';
 import type { CliIo } from './cli-io.js';
@@ -34,7 +34,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       await sandboxSizing(args.argument!, args.flags.has('--json'), io.stdout, io.sandboxStateRoot);
       return 0;
     } catch (err) {
-      io.stderr(`kata-runtime: ${toRpcError(err).message}\n`);
+      io.stderr(`kata-runtime: ${toRuntimeError(err).message}\n`);
       return 1;
     }
   }
@@ -53,7 +53,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     const config = await load(args.configPath, io, log);
     return await run({ io, config, flags: args.flags, log });
   } catch (err) {
-    const e = toRpcError(err);
+    const e = toRuntimeError(err);
     log?.error({ code: e.codeName, err: e.message }, 'kata-runtime failed');
     io.stderr(`kata-runtime: ${e.message}\n`);
     return 1;

@@ -3,7 +3,7 @@
 import { request } from 'node:http';
 import type { SizingReport } from '../sandbox/sandbox.js';
 import { monitorSocketPath } from '../shim/monitor-server.js';
-import { Code, RpcError } from '../ttrpc/status.js';
+import { Code, RuntimeError } from '../errors/index.js';
 
 export function fetchSizing(socketPath: string, timeoutMs = 5000): Promise<SizingReport> {
   return new Promise((resolve, reject) => {
@@ -12,18 +12,18 @@ export function fetchSizing(socketPath: string, timeoutMs = 5000): Promise<Sizin
       res.setEncoding('utf8');
       res.on('data', (c: string) => (body += c));
       res.on('end', () => {
-        if (res.statusCode !== 200) return reject(new RpcError(Code.INTERNAL, `${socketPath}: HTTP ${res.statusCode}: ${body.trim()}`));
+        if (res.statusCode !== 200) return reject(new RuntimeError(Code.INTERNAL, `${socketPath}: HTTP ${res.statusCode}: ${body.trim()}`));
         try {
           resolve(JSON.parse(body) as SizingReport);
         } catch (err) {
-          reject(new RpcError(Code.INTERNAL, `${socketPath}: not JSON: ${(err as Error).message}`));
+          reject(new RuntimeError(Code.INTERNAL, `${socketPath}: not JSON: ${(err as Error).message}`));
         }
       });
     });
     req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
     req.on('error', (err: NodeJS.ErrnoException) => {
       const why = err.code === 'ENOENT' || err.code === 'ECONNREFUSED' ? 'no running sandbox has this id (no shim-monitor socket)' : err.message;
-      reject(new RpcError(Code.UNAVAILABLE, `${socketPath}: ${why}`));
+      reject(new RuntimeError(Code.UNAVAILABLE, `${socketPath}: ${why}`));
     });
     req.end();
   });

@@ -1,7 +1,7 @@
 // What each supported Kata annotation changes (oci/utils.go addHypervisorConfigOverrides,
 // addRuntimeConfigOverrides, addAgentConfigOverrides). Each entry reads the value, checks
 // it like Kata does, and writes into a mutable draft of the configuration.
-import { invalidArgument } from '../ttrpc/status.js';
+import { invalidArgument } from '../errors/index.js';
 import type { AnnotationValue } from './annotation-value.js';
 import { MIN_HYPERVISOR_MEMORY_MIB, QEMU_MAX_VCPUS } from './defaults.js';
 import { anyGlobMatches } from './kata-match.js';

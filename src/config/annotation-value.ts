@@ -1,6 +1,6 @@
 // Parses one annotation's string value the way Kata's Go code does (strconv.ParseBool,
 // ParseUint, ParseFloat, json.Unmarshal), failing with the annotation and value named.
-import { invalidArgument, type RpcError } from '../ttrpc/status.js';
+import { invalidArgument, type RuntimeError } from '../errors/index.js';
 
 const GO_TRUE = new Set(['1', 't', 'T', 'TRUE', 'true', 'True']);
 const GO_FALSE = new Set(['0', 'f', 'F', 'FALSE', 'false', 'False']);
@@ -11,7 +11,7 @@ export class AnnotationValue {
     readonly raw: string,
   ) {}
 
-  fail(expected: string): RpcError {
+  fail(expected: string): RuntimeError {
     return invalidArgument(`annotation ${this.key} = ${JSON.stringify(this.raw)}: expected ${expected}`);
   }
 

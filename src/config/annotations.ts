@@ -3,7 +3,7 @@
 // (checked for all of them before any is applied), hypervisor and virtiofsd paths must
 // match the valid_* globs, and runtime/agent annotations are applied without a gate,
 // as Kata does. Unknown Kata annotations are ignored with a warning.
-import { invalidArgument } from '../ttrpc/status.js';
+import { invalidArgument } from '../errors/index.js';
 import {
   AGENT_ANNOTATION_PREFIX,
   HYPERVISOR_ANNOTATION_PREFIX,

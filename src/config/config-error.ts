@@ -1,6 +1,6 @@
 // Configuration problems in the project's error vocabulary, carrying where they are:
 // the file, and for a bad value the section and key, so callers can point at it.
-import { Code, RpcError } from '../ttrpc/status.js';
+import { Code, RuntimeError } from '../errors/index.js';
 
 export interface ConfigErrorLocation {
   /** The configuration file (or the list of candidates when none was found). */
@@ -12,7 +12,7 @@ export interface ConfigErrorLocation {
   readonly column?: number;
 }
 
-export class ConfigError extends RpcError {
+export class ConfigError extends RuntimeError {
   readonly file: string;
   readonly section: string | undefined;
   readonly key: string | undefined;

@@ -1,7 +1,7 @@
 // Which configuration.toml to use (Kata's order): an explicit path (from the CLI, the
 // io.katacontainers.config_path annotation or the runtime options' config_path, which the
 // caller picks between), else $KATA_CONF_FILE, else the first default path that exists.
-import { Code } from '../ttrpc/status.js';
+import { Code } from '../errors/index.js';
 import { ConfigError } from './config-error.js';
 import { CONFIG_ENV_VAR, DEFAULT_CONFIG_PATHS } from './defaults.js';
 

@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { toRpcError } from '../ttrpc/status.js';
+import { toRuntimeError } from '../errors/index.js';
 import { ConfigError } from './config-error.js';
 import { resolveConfigPath } from './config-path.js';
 import { readHostFacts } from './host-facts.js';
@@ -33,7 +33,7 @@ export async function loadConfig(opts: LoadConfigOptions = {}): Promise<KataConf
   try {
     text = await readFile(source, 'utf8');
   } catch (err) {
-    const e = toRpcError(err);
+    const e = toRuntimeError(err);
     throw new ConfigError(`${source}: cannot read configuration file: ${e.message}`, { file: source }, e.code, err);
   }
   return parseConfig(text, source, opts.host ?? (await readHostFacts()));

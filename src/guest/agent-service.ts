@@ -5,7 +5,7 @@ import { grpc } from '../gen/proto.js';
 import type { grpc_AgentService, grpc_Health } from '../gen/services.js';
 import { processFromGrpc, resourcesFromGrpc, specFromGrpc } from '../oci/grpc-spec.js';
 import type { CallContext, Handlers } from '../ttrpc/index.js';
-import { invalidArgument, toRpcError } from '../ttrpc/status.js';
+import { invalidArgument, toRuntimeError } from '../errors/index.js';
 import type { GuestAgent } from './agent.js';
 import { cgroupStatsFromRunc } from './cgroup-stats.js';
 import { toContainerId, toExecId } from './ids.js';
@@ -177,7 +177,7 @@ function withLogging(handlers: AgentHandlers, log: GuestAgent['log']): AgentHand
       try {
         return await fn(req, ctx);
       } catch (err) {
-        const e = toRpcError(err);
+        const e = toRuntimeError(err);
         if (!ctx.signal.aborted) log.warn({ rpc: name, code: e.codeName, err: e.message }, 'rpc failed');
         throw e;
       }

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { grpc } from '../gen/proto.js';
 import type { Logger } from '../log/logger.js';
 import type * as oci from '../oci/runtime-spec.js';
-import { alreadyExists, failedPrecondition, notFound } from '../ttrpc/status.js';
+import { alreadyExists, failedPrecondition, notFound } from '../errors/index.js';
 import { removeCgroupParent } from './cgroup-parent.js';
 import { checkRootfs, guestSpec } from './container-bundle.js';
 import { Container } from './container.js';

@@ -1,7 +1,7 @@
 // Command line of the guest agent. Pure. Without arguments it is the agent of a VM:
 // it finds its channel itself and takes its log level from the kernel command line
 // (agent.log=debug), as Kata's agent does.
-import { invalidArgument } from '../ttrpc/status.js';
+import { invalidArgument } from '../errors/index.js';
 
 export type ListenAddress =
   | { kind: 'unix'; path: string }

@@ -3,7 +3,7 @@
 import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import type * as oci from '../oci/runtime-spec.js';
-import { invalidArgument } from '../ttrpc/status.js';
+import { invalidArgument } from '../errors/index.js';
 import type { ContainerId } from './ids.js';
 
 export interface BundlePlacement {

@@ -7,7 +7,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../log/logger.js';
 import type * as oci from '../oci/runtime-spec.js';
-import { Code, RpcError, alreadyExists, failedPrecondition, notFound } from '../ttrpc/status.js';
+import { Code, RuntimeError, alreadyExists, failedPrecondition, notFound } from '../errors/index.js';
 import { removeBundle, writeBundle } from './container-bundle.js';
 import type { ContainerId } from './ids.js';
 import { launchWithPipes, type Command, type LaunchedProcess } from './launch.js';
@@ -185,10 +185,10 @@ export class Container {
     this.#oom?.stop();
     if (this.#state === 'running' || this.#state === 'paused') {
       await this.deps.runc.delete(this.id, true).catch((err: unknown) => {
-        if (!(err instanceof RpcError && err.code === Code.NOT_FOUND)) throw err;
+        if (!(err instanceof RuntimeError && err.code === Code.NOT_FOUND)) throw err;
       });
       const gone = await Promise.race([this.init.wait().then(() => true), sleep(REMOVE_WAIT_MS).then(() => false)]);
-      if (!gone) throw new RpcError(Code.DEADLINE_EXCEEDED, `container ${this.id}: init did not exit after runc delete --force`);
+      if (!gone) throw new RuntimeError(Code.DEADLINE_EXCEEDED, `container ${this.id}: init did not exit after runc delete --force`);
     }
     this.init.finish(255);
     this.#state = 'stopped';

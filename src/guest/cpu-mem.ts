@@ -4,7 +4,7 @@
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { internal } from '../ttrpc/status.js';
+import { internal } from '../errors/index.js';
 
 export interface SysfsIo {
   read(path: string): Promise<string>;

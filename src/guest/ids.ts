@@ -1,6 +1,6 @@
 // Container and exec ids name directories under the agent's state dir and runc
 // containers, so they are checked once at the RPC edge and carried as branded strings.
-import { invalidArgument } from '../ttrpc/status.js';
+import { invalidArgument } from '../errors/index.js';
 
 export type ContainerId = string & { readonly __brand: 'ContainerId' };
 export type ExecId = string & { readonly __brand: 'ExecId' };

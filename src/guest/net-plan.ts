@@ -1,7 +1,7 @@
 // The network decisions: a checked request plus the guest's current links, addresses and
 // routes in, the exact busybox commands out. Only what differs is changed, so a repeated
 // request plans nothing (or only idempotent `route replace` / `arp -s`). Pure.
-import { notFound } from '../ttrpc/status.js';
+import { notFound } from '../errors/index.js';
 import { cidrText, isLinkLocalV6, networkOf, type Cidr, type IpFamily } from './ip-addr.js';
 import { isNoArp, isUp, scopeName, type IpAddrEntry, type IpLink, type IpRoute } from './ip-show.js';
 import type { NeighborConfig, NicConfig, RouteConfig } from './net-request.js';

@@ -2,7 +2,7 @@
 // the guest's state turned back into them. INVALID_ARGUMENT names the field at fault.
 // Pure.
 import { types } from '../gen/proto.js';
-import { invalidArgument, unimplemented } from '../ttrpc/status.js';
+import { invalidArgument, unimplemented } from '../errors/index.js';
 import { canonicalIp, cidrText, hostBits, networkOf, normalizeMac, parseCidr, parseIp, parsePrefix, type Cidr, type IpFamily } from './ip-addr.js';
 import { rawFlags, type IpAddrEntry, type IpLink, type IpRoute } from './ip-show.js';
 

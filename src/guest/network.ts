@@ -3,7 +3,7 @@
 // interleave). The runner is injectable: tests run the same commands in a private netns.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../log/logger.js';
-import { notFound } from '../ttrpc/status.js';
+import { notFound } from '../errors/index.js';
 import { parseAddrs, parseLinks, parseRoutes, type IpAddrEntry, type IpLink, type IpRoute } from './ip-show.js';
 import { commandText, findNic, planInterface, planNeighbors, planRoutes, type IpCommand } from './net-plan.js';
 import type { NeighborConfig, NicConfig, RouteConfig } from './net-request.js';

@@ -1,7 +1,7 @@
 // GetOOMEvent is a long poll: each call takes the next container that hit OOM. A burst
 // of notifications for one container (cgroup v1 reports every failed charge) is one
 // event until the host has taken it.
-import { unavailable } from '../ttrpc/status.js';
+import { unavailable } from '../errors/index.js';
 
 interface Taker {
   resolve: (containerId: string) => void;

@@ -3,7 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../log/logger.js';
-import { failedPrecondition, internal } from '../ttrpc/status.js';
+import { failedPrecondition, internal } from '../errors/index.js';
 import type { LaunchedProcess } from './launch.js';
 import { watchExitLog } from './runc-exit-log.js';
 import { runcMessage } from './runc.js';

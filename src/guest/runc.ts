@@ -3,7 +3,7 @@
 // A private --root keeps the agent's containers apart from anything else on the host.
 import { execFile } from 'node:child_process';
 import type * as oci from '../oci/runtime-spec.js';
-import { Code, RpcError } from '../ttrpc/status.js';
+import { Code, RuntimeError } from '../errors/index.js';
 
 export interface RuncOptions {
   /** runc executable; found on PATH by default. */
@@ -116,7 +116,7 @@ export class Runc {
     try {
       return JSON.parse(await this.#run(['state', id])) as RuncState;
     } catch (err) {
-      if (err instanceof RpcError && err.code === Code.NOT_FOUND) return undefined;
+      if (err instanceof RuntimeError && err.code === Code.NOT_FOUND) return undefined;
       throw err;
     }
   }
@@ -164,12 +164,12 @@ export function runcMessage(stderr: string): string {
   return '';
 }
 
-function runcError(args: string[], stderr: string, err: Error & { code?: unknown; killed?: boolean }): RpcError {
+function runcError(args: string[], stderr: string, err: Error & { code?: unknown; killed?: boolean }): RuntimeError {
   const what = `runc ${args.filter((a) => a !== '-').join(' ')}`;
-  if (err.code === 'ENOENT') return new RpcError(Code.FAILED_PRECONDITION, `${what}: runc is not installed`, { cause: err });
-  if (err.killed) return new RpcError(Code.DEADLINE_EXCEEDED, `${what}: timed out`, { cause: err });
+  if (err.code === 'ENOENT') return new RuntimeError(Code.FAILED_PRECONDITION, `${what}: runc is not installed`, { cause: err });
+  if (err.killed) return new RuntimeError(Code.DEADLINE_EXCEEDED, `${what}: timed out`, { cause: err });
   const msg = runcMessage(stderr) || err.message;
-  return new RpcError(runcCode(msg), `${what}: ${msg}`, { cause: err });
+  return new RuntimeError(runcCode(msg), `${what}: ${msg}`, { cause: err });
 }
 
 function runcCode(msg: string): Code {

@@ -3,7 +3,7 @@
 // process that made them and every container can join them by path.
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { invalidArgument } from '../ttrpc/status.js';
+import { invalidArgument } from '../errors/index.js';
 import { mountedPaths } from './storage.js';
 import { runTool } from './tool.js';
 

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { Duplex } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../log/logger.js';
-import { notFound } from '../ttrpc/status.js';
+import { notFound } from '../errors/index.js';
 
 const CHUNK = 64 * 1024;
 

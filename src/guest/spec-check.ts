@@ -1,7 +1,7 @@
 // What the agent refuses before anything touches runc, each with the reason the user
 // needs (INVALID_ARGUMENT). Pure; the rootfs existence check is in container-bundle.ts.
 import type * as oci from '../oci/runtime-spec.js';
-import { invalidArgument } from '../ttrpc/status.js';
+import { invalidArgument } from '../errors/index.js';
 
 const NAMESPACES: ReadonlySet<string> = new Set(['pid', 'network', 'mount', 'ipc', 'uts', 'user', 'cgroup', 'time']);
 

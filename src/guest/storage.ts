@@ -3,7 +3,7 @@
 // is an `ephemeral` storage, a tmpfs that every container then bind-mounts.
 import { mkdir, readFile } from 'node:fs/promises';
 import type { grpc } from '../gen/proto.js';
-import { invalidArgument } from '../ttrpc/status.js';
+import { invalidArgument } from '../errors/index.js';
 import { runTool } from './tool.js';
 
 /** Storage drivers and the filesystem type each implies when the request names none. */

@@ -1,7 +1,7 @@
 // Short-lived system tools (mount, umount, hostname, modprobe): Node has no syscalls
 // for these, busybox has the applets in the guest.
 import { execFile } from 'node:child_process';
-import { Code, RpcError } from '../ttrpc/status.js';
+import { Code, RuntimeError } from '../errors/index.js';
 
 export function runTool(file: string, args: string[], timeoutMs = 30_000): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -9,7 +9,7 @@ export function runTool(file: string, args: string[], timeoutMs = 30_000): Promi
       if (!err) return resolve(stdout);
       const detail = stderr.trim() || err.message;
       const code = (err as NodeJS.ErrnoException).code === 'ENOENT' ? Code.FAILED_PRECONDITION : Code.INTERNAL;
-      reject(new RpcError(code, `${file} ${args.join(' ')}: ${detail}`, { cause: err }));
+      reject(new RuntimeError(code, `${file} ${args.join(' ')}: ${detail}`, { cause: err }));
     });
   });
 }

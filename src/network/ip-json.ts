@@ -1,6 +1,6 @@
 // Parses iproute2's JSON output (`ip -j`, checked against iproute2 6.1) into our types.
 // Pure; the fixtures in test/network/fixtures are real outputs captured on Debian 12.
-import { internal } from '../ttrpc/status.js';
+import { internal } from '../errors/index.js';
 import { NTF, NUD, RT_SCOPE, RTNH_F, type IpAddress, type IpFamily, type NetInterface, type NetNeighbor, type NetRoute } from './types.js';
 
 /** The commands whose output these functions read, so errors and callers agree. */

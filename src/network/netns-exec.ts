@@ -2,7 +2,7 @@
 // goes through `nsenter --net=<path>`; only the network namespace changes, nothing else.
 import { execFile } from 'node:child_process';
 import { statfs } from 'node:fs/promises';
-import { Code, RpcError, toRpcError } from '../ttrpc/status.js';
+import { Code, RuntimeError, toRuntimeError } from '../errors/index.js';
 
 /** Runs argv inside the netns and resolves with its stdout; throws NetnsCommandError. */
 export type NetnsRunner = (netnsPath: string, argv: readonly string[]) => Promise<string>;
@@ -10,7 +10,7 @@ export type NetnsRunner = (netnsPath: string, argv: readonly string[]) => Promis
 /** ip/tc answer in milliseconds; a hung one must not hang the sandbox's Create. */
 const COMMAND_TIMEOUT_MS = 10_000;
 
-export class NetnsCommandError extends RpcError {
+export class NetnsCommandError extends RuntimeError {
   constructor(
     code: Code,
     readonly netnsPath: string,
@@ -60,7 +60,7 @@ const GONE = [
 
 export const isAlreadyGone = (err: unknown): boolean => err instanceof NetnsCommandError && GONE.some((re) => re.test(err.stderr));
 
-export const isTimeout = (err: unknown): boolean => err instanceof RpcError && err.code === Code.DEADLINE_EXCEEDED;
+export const isTimeout = (err: unknown): boolean => err instanceof RuntimeError && err.code === Code.DEADLINE_EXCEEDED;
 
 export type NetnsState = 'present' | 'missing' | 'not-a-namespace';
 
@@ -77,6 +77,6 @@ export async function probeNetns(path: string): Promise<NetnsState> {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') return 'missing';
-    throw toRpcError(err);
+    throw toRuntimeError(err);
   }
 }

@@ -1,6 +1,6 @@
 // Which pod interfaces are mirrored into the VM, and the ip/tc commands that do it and
 // undo it (Kata's tcfilter model). Pure: pod-network.ts runs the argv lists in the netns.
-import { failedPrecondition } from '../ttrpc/status.js';
+import { failedPrecondition } from '../errors/index.js';
 import type { Endpoint, NetInterface } from './types.js';
 
 /** Kinds that carry the pod's Ethernet frames and so can be mirrored; '' is a physical link. */

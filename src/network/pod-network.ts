@@ -3,7 +3,7 @@
 // the taps by name. Decisions live in plan.ts and routing.ts; this file runs them.
 import type { InternetworkingModel } from '../config/index.js';
 import type { Logger } from '../log/logger.js';
-import { RpcError, failedPrecondition, internal, invalidArgument, toRpcError } from '../ttrpc/status.js';
+import { RuntimeError, failedPrecondition, internal, invalidArgument, toRuntimeError } from '../errors/index.js';
 import { READ_LINKS, READ_NEIGHBORS, READ_ROUTES, parseLinks, parseNeighbors, parseRoutes } from './ip-json.js';
 import { isAlreadyGone, isTimeout, probeNetns, runInNetns, type NetnsRunner, type NetnsState } from './netns-exec.js';
 import { chooseEndpoints, rollbackPlan, setupPlan, teardownPlan } from './plan.js';
@@ -111,25 +111,25 @@ async function mirror(deps: PodNetworkDeps, netnsPath: string, endpoints: readon
   } catch (err) {
     // A command killed by its timeout may have acted before it died: undo it as well.
     const leftovers = await runAll(deps, netnsPath, rollbackPlan(steps, isTimeout(err) ? done + 1 : done), log);
-    const e = toRpcError(err);
+    const e = toRuntimeError(err);
     const cleanup = leftovers.length > 0 ? `; cleaning up also failed: ${messages(leftovers)}` : '';
-    throw new RpcError(e.code, `pod network ${netnsPath}: cannot mirror ${steps[done]?.iface} into the VM: ${e.message}${cleanup}`, { cause: err });
+    throw new RuntimeError(e.code, `pod network ${netnsPath}: cannot mirror ${steps[done]?.iface} into the VM: ${e.message}${cleanup}`, { cause: err });
   }
 }
 
 /** Runs every command; what is already gone is fine, anything else is returned. */
-async function runAll(deps: PodNetworkDeps, netnsPath: string, cmds: readonly string[][], log: Logger): Promise<RpcError[]> {
-  const failures: RpcError[] = [];
+async function runAll(deps: PodNetworkDeps, netnsPath: string, cmds: readonly string[][], log: Logger): Promise<RuntimeError[]> {
+  const failures: RuntimeError[] = [];
   for (const argv of cmds) {
     try {
       log.debug({ cmd: argv.join(' ') }, 'pod network: run');
       await deps.run(netnsPath, argv);
     } catch (err) {
       if (isAlreadyGone(err)) log.debug({ cmd: argv.join(' '), err: (err as Error).message }, 'pod network: already gone');
-      else failures.push(toRpcError(err));
+      else failures.push(toRuntimeError(err));
     }
   }
   return failures;
 }
 
-const messages = (errors: readonly RpcError[]): string => errors.map((e) => e.message).join('; ');
+const messages = (errors: readonly RuntimeError[]): string => errors.map((e) => e.message).join('; ');

@@ -6,7 +6,7 @@
 import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Mount } from '../oci/runtime-spec.js';
-import { invalidArgument } from '../ttrpc/status.js';
+import { invalidArgument } from '../errors/index.js';
 import { runMount, unmountAll } from './mount-table.js';
 import { GUEST_SHARED_DIR, type SharedDirs } from './shared-fs.js';
 

@@ -3,7 +3,7 @@
 import { execFile } from 'node:child_process';
 import { readFile, rm } from 'node:fs/promises';
 import { promisify } from 'node:util';
-import { Code, RpcError } from '../ttrpc/status.js';
+import { Code, RuntimeError } from '../errors/index.js';
 
 const run = promisify(execFile);
 
@@ -45,7 +45,7 @@ export async function runMount(args: readonly string[]): Promise<void> {
     await run('mount', [...args]);
   } catch (err) {
     const e = err as { stderr?: string; message: string };
-    throw new RpcError(Code.INTERNAL, `mount ${args.join(' ')}: ${(e.stderr ?? e.message).trim()}`);
+    throw new RuntimeError(Code.INTERNAL, `mount ${args.join(' ')}: ${(e.stderr ?? e.message).trim()}`);
   }
 }
 
@@ -56,6 +56,6 @@ export async function runMount(args: readonly string[]): Promise<void> {
 export async function unmountAndRemove(path: string): Promise<void> {
   await unmountAll(path);
   const left = (await readMountPoints()).filter((p) => p === path || p.startsWith(`${path}/`));
-  if (left.length > 0) throw new RpcError(Code.INTERNAL, `cannot remove ${path}: still mounted: ${left.join(', ')}`);
+  if (left.length > 0) throw new RuntimeError(Code.INTERNAL, `cannot remove ${path}: still mounted: ${left.join(', ')}`);
   await rm(path, { recursive: true, force: true });
 }

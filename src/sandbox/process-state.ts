@@ -1,7 +1,7 @@
 // A process's lifecycle as containerd sees it (created → running ⇄ paused → stopped →
 // deleted). Each state allows a fixed set of operations, as in containerd's runc shim;
 // everything else is refused with the error containerd expects.
-import { Code, RpcError } from '../ttrpc/status.js';
+import { Code, RuntimeError } from '../errors/index.js';
 
 export type ProcessState =
   | { readonly kind: 'created' }
@@ -23,9 +23,9 @@ const ALLOWED: Readonly<Record<ProcessState['kind'], readonly ProcessOp[]>> = {
 /** Throws the error containerd expects when `op` is not allowed in `state`. */
 export function checkAllowed(what: string, state: ProcessState, op: ProcessOp): void {
   if (ALLOWED[state.kind].includes(op)) return;
-  if (state.kind === 'deleted') throw new RpcError(Code.NOT_FOUND, `${what}: not found`);
+  if (state.kind === 'deleted') throw new RuntimeError(Code.NOT_FOUND, `${what}: not found`);
   const verb = op === 'delete' ? 'delete' : op;
-  throw new RpcError(Code.FAILED_PRECONDITION, `${what}: cannot ${verb} a ${state.kind} process`);
+  throw new RuntimeError(Code.FAILED_PRECONDITION, `${what}: cannot ${verb} a ${state.kind} process`);
 }
 
 export function transition(what: string, state: ProcessState, op: 'start' | 'pause' | 'resume' | 'delete'): ProcessState {

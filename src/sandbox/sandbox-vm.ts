@@ -9,7 +9,7 @@ import { hostTscKhz, vhostNetAvailable } from '../hypervisor/host.js';
 import { qemuLaunchSpec, SHARED_FS_TAG } from '../hypervisor/qemu/launch-spec.js';
 import { QemuHypervisor } from '../hypervisor/qemu/qemu.js';
 import type { Logger } from '../log/logger.js';
-import { Code, RpcError } from '../ttrpc/status.js';
+import { Code, RuntimeError } from '../errors/index.js';
 import { GUEST_SHM_DIR } from './container-mounts.js';
 import { GUEST_SHARED_DIR } from './shared-fs.js';
 
@@ -105,6 +105,6 @@ export async function bootSandboxVm(o: VmBootOptions): Promise<SandboxVm> {
   } catch (err) {
     const reason = died; // read before stop(), which makes the VM exit too
     await hypervisor.stop();
-    throw reason ? new RpcError(Code.UNAVAILABLE, `sandbox ${o.sandboxId}: ${reason}`, { cause: err }) : err;
+    throw reason ? new RuntimeError(Code.UNAVAILABLE, `sandbox ${o.sandboxId}: ${reason}`, { cause: err }) : err;
   }
 }

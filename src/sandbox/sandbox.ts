@@ -7,7 +7,7 @@ import type { Agent, ContainerStats } from '../agent/agent.js';
 import type { KataConfig } from '../config/index.js';
 import type { Logger } from '../log/logger.js';
 import type { LinuxResources, Process, Spec } from '../oci/runtime-spec.js';
-import { Code, RpcError } from '../ttrpc/status.js';
+import { Code, RuntimeError } from '../errors/index.js';
 import { checkAllowed, exited, transition, type ProcessState } from './process-state.js';
 import { setupPodNetwork, teardownPodNetwork, type PodNetwork } from '../network/index.js';
 import { planContainerMounts, shareContainerMounts } from './container-mounts.js';
@@ -157,12 +157,12 @@ export class Sandbox extends EventEmitter<SandboxEvents> {
 
   /** The agent's stdio calls, for the shim's FIFO copies. */
   get agent(): Agent {
-    if (!this.vm) throw new RpcError(Code.FAILED_PRECONDITION, `sandbox ${this.id}: the VM is not running`);
+    if (!this.vm) throw new RuntimeError(Code.FAILED_PRECONDITION, `sandbox ${this.id}: the VM is not running`);
     return this.vm.agent;
   }
 
   async createContainer(req: { id: string; bundle: string; spec: Spec; rootfs: readonly RootfsMount[] }): Promise<void> {
-    if (this.containers.has(req.id)) throw new RpcError(Code.ALREADY_EXISTS, `container ${req.id}: already exists`);
+    if (this.containers.has(req.id)) throw new RuntimeError(Code.ALREADY_EXISTS, `container ${req.id}: already exists`);
     const log = this.opts.log.child({ container: req.id });
     const resources = resourcesFromSpec(req.spec.linux?.resources);
     const entry: ContainerEntry = { id: req.id, spec: req.spec, resources, init: newProcess(req.id), execs: new Map() };
@@ -209,7 +209,7 @@ export class Sandbox extends EventEmitter<SandboxEvents> {
   /** Registers an exec; the agent starts it at Start. */
   exec(containerId: string, execId: string, process: Process): void {
     const c = this.container(containerId);
-    if (c.execs.has(execId)) throw new RpcError(Code.ALREADY_EXISTS, `exec ${execId} of ${containerId}: already exists`);
+    if (c.execs.has(execId)) throw new RuntimeError(Code.ALREADY_EXISTS, `exec ${execId} of ${containerId}: already exists`);
     checkAllowed(this.what(containerId), c.init.state, 'exec');
     c.execs.set(execId, newProcess(execId, process));
   }
@@ -233,7 +233,7 @@ export class Sandbox extends EventEmitter<SandboxEvents> {
     if (p.state.kind === 'stopped') {
       // containerd's runc shim: killing a finished process with KILL/TERM is not an error.
       if (signal === 9 || signal === 15) return;
-      throw new RpcError(Code.NOT_FOUND, `${this.what(containerId, execId)}: process already finished`);
+      throw new RuntimeError(Code.NOT_FOUND, `${this.what(containerId, execId)}: process already finished`);
     }
     if (p.state.kind === 'created' && execId === '') {
       // Never started: nothing runs in the guest yet; it simply ends.
@@ -405,7 +405,7 @@ export class Sandbox extends EventEmitter<SandboxEvents> {
         const id = await this.vm.agent.nextOomEvent(signal);
         if (this.containers.has(id)) this.emit('oom', id);
       } catch (err) {
-        if (!signal.aborted && (err as RpcError).code !== Code.UNIMPLEMENTED) this.opts.log.debug({ err }, 'OOM watch ended');
+        if (!signal.aborted && (err as RuntimeError).code !== Code.UNIMPLEMENTED) this.opts.log.debug({ err }, 'OOM watch ended');
         return;
       }
     }
@@ -426,14 +426,14 @@ export class Sandbox extends EventEmitter<SandboxEvents> {
 
   private container(id: string): ContainerEntry {
     const c = this.containers.get(id);
-    if (!c) throw new RpcError(Code.NOT_FOUND, `container ${id}: not found`);
+    if (!c) throw new RuntimeError(Code.NOT_FOUND, `container ${id}: not found`);
     return c;
   }
 
   private process(c: ContainerEntry, execId: string): ProcessEntry {
     if (execId === '') return c.init;
     const p = c.execs.get(execId);
-    if (!p) throw new RpcError(Code.NOT_FOUND, `exec ${execId} of container ${c.id}: not found`);
+    if (!p) throw new RuntimeError(Code.NOT_FOUND, `exec ${execId} of container ${c.id}: not found`);
     return p;
   }
 

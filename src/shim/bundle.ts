@@ -4,7 +4,7 @@
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Spec } from '../oci/runtime-spec.js';
-import { invalidArgument, notFound } from '../ttrpc/status.js';
+import { invalidArgument, notFound } from '../errors/index.js';
 
 export const ADDRESS_FILE = 'address';
 export const PID_FILE = 'shim.pid';

@@ -1,6 +1,6 @@
 // Kata's pod grouping (pkg/oci/utils.go): the annotations containerd, CRI-O and dockershim
 // put on a spec say whether it is a pod sandbox, a container of a pod, or a lone container.
-import { invalidArgument } from '../ttrpc/status.js';
+import { invalidArgument } from '../errors/index.js';
 
 export type ContainerKind =
   | { readonly kind: 'sandbox' }

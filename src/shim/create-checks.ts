@@ -4,7 +4,7 @@ import { statSync } from 'node:fs';
 import { containerd, runtimeoptions } from '../gen/proto.js';
 import { applyAnnotations, CONFIG_PATH_ANNOTATION, loadConfig, type KataConfig } from '../config/index.js';
 import type { NamespaceType, Spec } from '../oci/runtime-spec.js';
-import { invalidArgument } from '../ttrpc/status.js';
+import { invalidArgument } from '../errors/index.js';
 
 /** Namespaces the container must get of its own: sharing the host's is impossible from a VM. */
 const REQUIRED: ReadonlyArray<{ type: NamespaceType; option: string; what: string }> = [

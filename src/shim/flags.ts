@@ -1,6 +1,6 @@
 // The shim's command line as containerd passes it: Go `flag` syntax, every flag
 // before the action (`start`, `delete`, or none for the daemon).
-import { Code, RpcError } from '../ttrpc/status.js';
+import { Code, RuntimeError } from '../errors/index.js';
 
 export type ShimAction = 'start' | 'delete' | 'serve' | 'version' | 'info';
 
@@ -74,6 +74,6 @@ export function parseShimFlags(argv: readonly string[]): ShimFlags {
   return flags;
 }
 
-function usage(msg: string): RpcError {
-  return new RpcError(Code.INVALID_ARGUMENT, msg);
+function usage(msg: string): RuntimeError {
+  return new RuntimeError(Code.INVALID_ARGUMENT, msg);
 }

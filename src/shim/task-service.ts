@@ -4,7 +4,7 @@ import type { google } from '../gen/proto.js';
 import type { LinuxResources, Process } from '../oci/runtime-spec.js';
 import { Sandbox, type ExitInfo } from '../sandbox/sandbox.js';
 import { statusNumber } from '../sandbox/process-state.js';
-import { Code, RpcError, invalidArgument } from '../ttrpc/status.js';
+import { Code, RuntimeError, invalidArgument } from '../errors/index.js';
 import { readBundleSpec } from './bundle.js';
 import { containerKind } from './container-type.js';
 import { refuseHostNamespaces, sandboxConfig } from './create-checks.js';
@@ -53,12 +53,12 @@ export function createTaskService(ctx: ShimContext): TaskService {
   let monitor: MonitorServer | undefined;
 
   const need = (): Sandbox => {
-    if (!sandbox) throw new RpcError(Code.NOT_FOUND, 'no container exists in this shim');
+    if (!sandbox) throw new RuntimeError(Code.NOT_FOUND, 'no container exists in this shim');
     return sandbox;
   };
   const record = (id: string, execId: string): IoRecord => {
     const r = records.get(key(id, execId));
-    if (!r) throw new RpcError(Code.NOT_FOUND, execId ? `exec ${execId} of container ${id}: not found` : `container ${id}: not found`);
+    if (!r) throw new RuntimeError(Code.NOT_FOUND, execId ? `exec ${execId} of container ${id}: not found` : `container ${id}: not found`);
     return r;
   };
 
@@ -187,7 +187,7 @@ export function createTaskService(ctx: ShimContext): TaskService {
     },
 
     Checkpoint() {
-      throw new RpcError(Code.UNIMPLEMENTED, 'checkpoint is not supported by VM sandboxes');
+      throw new RuntimeError(Code.UNIMPLEMENTED, 'checkpoint is not supported by VM sandboxes');
     },
 
     async Kill(req) {
@@ -198,7 +198,7 @@ export function createTaskService(ctx: ShimContext): TaskService {
     async Exec(req) {
       const s = need();
       const process = decodeJsonAny<Process>(req.spec, `exec ${req.execId} of container ${req.id}: process spec`);
-      if (records.has(key(req.id, req.execId))) throw new RpcError(Code.ALREADY_EXISTS, `exec ${req.execId} of container ${req.id}: already exists`);
+      if (records.has(key(req.id, req.execId))) throw new RuntimeError(Code.ALREADY_EXISTS, `exec ${req.execId} of container ${req.id}: already exists`);
       s.exec(req.id, req.execId, { ...process, terminal: req.terminal });
       const paths: StdioPaths = { stdin: req.stdin, stdout: req.stdout, stderr: req.stderr, terminal: req.terminal };
       const rec = newRecord(paths, record(req.id, '').bundle);

@@ -1,7 +1,7 @@
 // Per-call options on the client side: deadline, cancellation and metadata.
 import type { RequestFields } from './envelope.js';
 import { Metadata, type MetadataInit } from './metadata.js';
-import { Code, RpcError } from './status.js';
+import { Code, RuntimeError } from '../errors/index.js';
 
 export interface CallOptions {
   /** Sent as timeout_nano and enforced locally: the call rejects with DEADLINE_EXCEEDED. */
@@ -11,9 +11,9 @@ export interface CallOptions {
   metadata?: MetadataInit;
 }
 
-export const deadlineError = (): RpcError => new RpcError(Code.DEADLINE_EXCEEDED, 'context deadline exceeded');
-export const cancelledError = (reason?: unknown): RpcError =>
-  new RpcError(Code.CANCELLED, 'context canceled', reason === undefined ? undefined : { cause: reason });
+export const deadlineError = (): RuntimeError => new RuntimeError(Code.DEADLINE_EXCEEDED, 'context deadline exceeded');
+export const cancelledError = (reason?: unknown): RuntimeError =>
+  new RuntimeError(Code.CANCELLED, 'context canceled', reason === undefined ? undefined : { cause: reason });
 
 const NO_METADATA: readonly [] = [];
 /** setTimeout's limit; a longer local deadline is left to the server. */
@@ -29,14 +29,14 @@ export function requestFields(service: string, method: string, opts: CallOptions
 }
 
 /** Error that prevents the call from starting at all, if any. */
-export function preflight(opts: CallOptions): RpcError | undefined {
+export function preflight(opts: CallOptions): RuntimeError | undefined {
   if (opts.signal?.aborted) return cancelledError(opts.signal.reason);
   if (opts.timeoutMs !== undefined && !(opts.timeoutMs > 0)) return deadlineError();
   return undefined;
 }
 
 /** Arms the deadline and the abort signal; `fail` runs at most once; returns the disarm function. */
-export function watchCall(opts: CallOptions, fail: (err: RpcError) => void): (() => void) | undefined {
+export function watchCall(opts: CallOptions, fail: (err: RuntimeError) => void): (() => void) | undefined {
   const { timeoutMs, signal } = opts;
   if (timeoutMs === undefined && signal === undefined) return undefined;
   const timer =

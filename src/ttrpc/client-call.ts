@@ -3,7 +3,8 @@ import { ttrpc } from '../gen/proto.js';
 import { watchCall, type CallOptions } from './call-options.js';
 import { MessageType, type Frame } from './frame.js';
 import type { MessageClass } from './service.js';
-import { RpcError, internal } from './status.js';
+import { RuntimeError, internal } from '../errors/index.js';
+import { errorOfStatus } from './status.js';
 
 /** What the client connection offers to its calls. */
 export interface CallHost {
@@ -16,10 +17,10 @@ export interface CallHost {
 /** A live stream id's receiver, as the client connection sees it. */
 export interface ClientStreamState {
   frame(frame: Frame): void;
-  fail(err: RpcError): void;
+  fail(err: RuntimeError): void;
 }
 
-export type Decoded<T> = { ok: true; value: T } | { ok: false; error: RpcError };
+export type Decoded<T> = { ok: true; value: T } | { ok: false; error: RuntimeError };
 
 /** Decodes a Response frame: a non-zero status wins, as Go clients return it. */
 export function decodeResponse<T>(payload: Uint8Array, type: MessageClass<T>): Decoded<T> {
@@ -31,7 +32,7 @@ export function decodeResponse<T>(payload: Uint8Array, type: MessageClass<T>): D
   }
   const status = res.status;
   if (status !== undefined && status !== null && status.code) {
-    return { ok: false, error: new RpcError(status.code, status.message ?? '') };
+    return { ok: false, error: errorOfStatus(status.code, status.message ?? '') };
   }
   return decodeMessage(res.payload, type);
 }
@@ -44,7 +45,7 @@ export function decodeMessage<T>(payload: Uint8Array, type: MessageClass<T>): De
   }
 }
 
-export const protocolError = (what: string): RpcError => internal(`ttrpc: protocol error: ${what}`);
+export const protocolError = (what: string): RuntimeError => internal(`ttrpc: protocol error: ${what}`);
 
 export class UnaryCall<T> implements ClientStreamState {
   private readonly disarm: (() => void) | undefined;
@@ -55,7 +56,7 @@ export class UnaryCall<T> implements ClientStreamState {
     private readonly id: number,
     private readonly type: MessageClass<T>,
     private readonly resolve: (value: T) => void,
-    private readonly reject: (err: RpcError) => void,
+    private readonly reject: (err: RuntimeError) => void,
     opts: CallOptions,
   ) {
     this.disarm = watchCall(opts, (err) => this.fail(err));
@@ -72,7 +73,7 @@ export class UnaryCall<T> implements ClientStreamState {
     else this.reject(result.error);
   }
 
-  fail(err: RpcError): void {
+  fail(err: RuntimeError): void {
     if (this.settle()) this.reject(err);
   }
 

@@ -5,7 +5,7 @@ import { dataFrame } from './envelope.js';
 import { Flags, MessageType, type Frame } from './frame.js';
 import { MessageQueue } from './message-queue.js';
 import type { MessageClass, MethodDef, StreamReader, StreamWriter } from './service.js';
-import { Code, RpcError } from './status.js';
+import { Code, RuntimeError } from '../errors/index.js';
 
 export interface ClientReadableStream<Res> extends StreamReader<Res> {
   /** Stops the call locally; reads reject with CANCELLED. */
@@ -34,10 +34,10 @@ export class ClientStream<Req, Res>
   private readonly inbound = new MessageQueue<Res>();
   private readonly response: Promise<Res>;
   private resolveResponse!: (value: Res) => void;
-  private rejectResponse!: (err: RpcError) => void;
+  private rejectResponse!: (err: RuntimeError) => void;
   private readonly disarm: (() => void) | undefined;
   private sendClosed = false;
-  private failure: RpcError | undefined;
+  private failure: RuntimeError | undefined;
   private finished = false;
 
   constructor(
@@ -58,7 +58,7 @@ export class ClientStream<Req, Res>
 
   async send(message: Req): Promise<void> {
     if (this.failure !== undefined) throw this.failure;
-    if (this.sendClosed || this.finished) throw new RpcError(Code.FAILED_PRECONDITION, 'ttrpc: stream closed for sending');
+    if (this.sendClosed || this.finished) throw new RuntimeError(Code.FAILED_PRECONDITION, 'ttrpc: stream closed for sending');
     if (!this.host.send(dataFrame(this.id, 0, this.method.requestType, message))) await this.host.drained();
   }
 
@@ -111,7 +111,7 @@ export class ClientStream<Req, Res>
   }
 
   /** Ends the call with `err`; messages already received are still readable unless `discard`. */
-  fail(err: RpcError, discard = false): void {
+  fail(err: RuntimeError, discard = false): void {
     if (this.finished) return;
     this.failure = err;
     this.finish();

@@ -11,7 +11,7 @@ import { ClientStream } from './client-stream.js';
 import { oversizedError, requestFrame } from './envelope.js';
 import { Flags, type Frame, type FrameHeader } from './frame.js';
 import type { MessageClass, MethodDef, RequestProps, ResponseOf, ServiceDef } from './service.js';
-import { Code, RpcError, internal, invalidArgument } from './status.js';
+import { Code, RuntimeError, internal, invalidArgument } from '../errors/index.js';
 
 export interface ClientOptions {
   log?: Logger;
@@ -21,11 +21,11 @@ type MethodOf<S extends ServiceDef, K extends keyof S['methods']> = S['methods']
 
 const LAST_STREAM_ID = 0xffffffff;
 
-function encodeError(err: unknown): RpcError {
-  return err instanceof RpcError ? err : internal(`ttrpc: error marshaling request: ${(err as Error).message}`, err);
+function encodeError(err: unknown): RuntimeError {
+  return err instanceof RuntimeError ? err : internal(`ttrpc: error marshaling request: ${(err as Error).message}`, err);
 }
 
-function lookup(def: ServiceDef, name: string): MethodDef | RpcError {
+function lookup(def: ServiceDef, name: string): MethodDef | RuntimeError {
   const m = Object.hasOwn(def.methods, name) ? def.methods[name] : undefined;
   return m ?? invalidArgument(`ttrpc: ${def.name} has no method ${name}`);
 }
@@ -35,10 +35,10 @@ export class TtrpcClient {
   private readonly streams = new Map<number, ClientStreamState>();
   private readonly host: CallHost;
   private nextId = 1;
-  private closeError: RpcError | undefined;
-  private resolveClosed!: (reason: RpcError) => void;
+  private closeError: RuntimeError | undefined;
+  private resolveClosed!: (reason: RuntimeError) => void;
   /** Resolves with the reason (UNAVAILABLE) once the connection is gone, for whatever cause. */
-  readonly closed = new Promise<RpcError>((resolve) => (this.resolveClosed = resolve));
+  readonly closed = new Promise<RuntimeError>((resolve) => (this.resolveClosed = resolve));
 
   constructor(
     stream: Duplex,
@@ -61,11 +61,11 @@ export class TtrpcClient {
   }
 
   /** Runs `listener` once when the connection closes (at once if it already has). */
-  onClose(listener: (reason: RpcError) => void): void {
+  onClose(listener: (reason: RuntimeError) => void): void {
     void this.closed.then(listener);
   }
 
-  /** A unary call; rejects with RpcError (UNAVAILABLE when the connection drops). */
+  /** A unary call; rejects with RuntimeError (UNAVAILABLE when the connection drops). */
   call<S extends ServiceDef, K extends keyof S['methods'] & string>(
     def: S,
     method: K,
@@ -73,7 +73,7 @@ export class TtrpcClient {
     opts: CallOptions = {},
   ): Promise<ResponseOf<MethodOf<S, K>>> {
     const m = lookup(def, method);
-    if (m instanceof RpcError) return Promise.reject(m);
+    if (m instanceof RuntimeError) return Promise.reject(m);
     if (m.requestStream || m.responseStream) {
       return Promise.reject(invalidArgument(`ttrpc: ${def.name}/${method} is a streaming method`));
     }
@@ -105,7 +105,7 @@ export class TtrpcClient {
     opts: CallOptions = {},
   ): ClientStream<RequestProps<MethodOf<S, K>>, ResponseOf<MethodOf<S, K>>> {
     const m = lookup(def, method);
-    if (m instanceof RpcError) throw m;
+    if (m instanceof RuntimeError) throw m;
     const id = this.allocateId() ?? 0;
     const stream = new ClientStream<RequestProps<MethodOf<S, K>>, ResponseOf<MethodOf<S, K>>>(this.host, id, m, opts);
     const early =
@@ -132,7 +132,7 @@ export class TtrpcClient {
 
   /** Destroys the connection; pending calls reject with UNAVAILABLE. */
   close(): Promise<void> {
-    this.closeError ??= new RpcError(Code.UNAVAILABLE, 'ttrpc: client closed');
+    this.closeError ??= new RuntimeError(Code.UNAVAILABLE, 'ttrpc: client closed');
     this.channel.close();
     return this.closed.then(() => undefined);
   }
@@ -140,7 +140,7 @@ export class TtrpcClient {
   private allocateId(): number | undefined {
     const id = this.nextId;
     if (id > LAST_STREAM_ID) {
-      this.closeError ??= new RpcError(Code.UNAVAILABLE, 'ttrpc: stream ids exhausted');
+      this.closeError ??= new RuntimeError(Code.UNAVAILABLE, 'ttrpc: stream ids exhausted');
       this.channel.close();
       return undefined;
     }
@@ -161,7 +161,7 @@ export class TtrpcClient {
   private onClosed(err: Error | undefined): void {
     const reason =
       this.closeError ??
-      new RpcError(Code.UNAVAILABLE, `ttrpc: connection closed${err ? `: ${err.message}` : ''}`, { cause: err });
+      new RuntimeError(Code.UNAVAILABLE, `ttrpc: connection closed${err ? `: ${err.message}` : ''}`, { cause: err });
     this.closeError = reason;
     const pending = [...this.streams.values()];
     this.streams.clear();
@@ -182,7 +182,7 @@ export function connectUnix(path: string, opts: ConnectOptions = {}): Promise<Tt
     const fail = (err: Error): void => {
       clearTimeout(timer);
       socket.destroy();
-      reject(new RpcError(Code.UNAVAILABLE, `ttrpc: connect ${path}: ${err.message}`, { cause: err }));
+      reject(new RuntimeError(Code.UNAVAILABLE, `ttrpc: connect ${path}: ${err.message}`, { cause: err }));
     };
     const timer = setTimeout(() => fail(new Error('timed out')), opts.connectTimeoutMs ?? 10_000);
     socket.once('error', fail);

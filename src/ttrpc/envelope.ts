@@ -5,7 +5,8 @@ import protobuf from 'protobufjs/minimal.js';
 import type { Writer } from 'protobufjs';
 import { google, ttrpc } from '../gen/proto.js';
 import { HEADER_LENGTH, MAX_MESSAGE, MessageType, writeHeader } from './frame.js';
-import { Code, RpcError } from './status.js';
+import { Code, RuntimeError } from '../errors/index.js';
+import { statusOf } from './status.js';
 import type { MessageClass } from './service.js';
 
 /** Keeps the shared writer from pinning a multi-megabyte buffer after one big message. */
@@ -27,8 +28,8 @@ function release(w: Writer): void {
   if (w.buf.length <= SPARE_LIMIT) spare = w;
 }
 
-export function oversizedError(length: number): RpcError {
-  return new RpcError(
+export function oversizedError(length: number): RuntimeError {
+  return new RuntimeError(
     Code.RESOURCE_EXHAUSTED,
     `message length ${length} exceed maximum message size of ${MAX_MESSAGE}`,
   );
@@ -112,8 +113,10 @@ function clip(message: string): string {
   return `${message.slice(0, cut)}...`;
 }
 
-export function errorFrame(streamId: number, err: RpcError): Uint8Array {
-  return responseFrame(streamId, { code: err.code, message: clip(err.message) });
+/** The Response frame answering a stream with an error: the RPC edge's mapping onto the wire. */
+export function errorFrame(streamId: number, err: unknown): Uint8Array {
+  const status = statusOf(err);
+  return responseFrame(streamId, { code: status.code, message: clip(status.message) });
 }
 
 /** A Data frame; without a type it is an empty frame (callers add NO_DATA). */

@@ -25,4 +25,4 @@ export type {
   UnaryHandler,
 } from './service.js';
 export { Flags, HEADER_LENGTH, MAX_MESSAGE, MessageType, type Frame, type FrameHeader } from './frame.js';
-export * from './status.js';
+export { errorOfStatus, statusOf, type WireStatus } from './status.js';

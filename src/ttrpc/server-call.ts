@@ -5,7 +5,7 @@ import { dataFrame, errorFrame, responseFrame } from './envelope.js';
 import { MessageQueue } from './message-queue.js';
 import type { Metadata } from './metadata.js';
 import type { CallContext, MethodDef, MethodKind, StreamReader, StreamWriter } from './service.js';
-import { Code, RpcError, deadlineExceeded, internal, invalidArgument, toRpcError } from './status.js';
+import { Code, RuntimeError, deadlineExceeded, internal, invalidArgument, toRuntimeError } from '../errors/index.js';
 
 export interface RegisteredMethod {
   readonly def: MethodDef;
@@ -19,7 +19,7 @@ export interface CallPort {
   drained(): Promise<void>;
   holdReads(): () => void;
   /** Ends the call with `err` (answered on its stream). */
-  fail(call: ServerCall, err: RpcError): void;
+  fail(call: ServerCall, err: RuntimeError): void;
 }
 
 /** Go ttrpc buffers 64 client messages per stream and gives a full buffer 1 s to drain. */
@@ -53,7 +53,7 @@ export class HandlerContext implements CallContext {
 export class ServerCall {
   // Created on first use: an AbortController per call costs more than the rest of a unary call.
   private controller: AbortController | undefined;
-  private abortReason: RpcError | undefined;
+  private abortReason: RuntimeError | undefined;
   private deadlineTimer: NodeJS.Timeout | undefined;
   private inbound: MessageQueue<unknown> | undefined;
   private releaseReads: (() => void) | undefined;
@@ -97,7 +97,7 @@ export class ServerCall {
           return dataFrame(this.id, CLOSE_NO_DATA);
       }
     } catch (err) {
-      return errorFrame(this.id, toRpcError(err));
+      return errorFrame(this.id, toRuntimeError(err));
     }
   }
 
@@ -106,7 +106,7 @@ export class ServerCall {
     try {
       return responseFrame(this.id, undefined, this.method.def.responseType, res);
     } catch (err) {
-      if (err instanceof RpcError) throw err;
+      if (err instanceof RuntimeError) throw err;
       throw internal(`ttrpc: error marshaling payload: ${(err as Error).message}`, err);
     }
   }
@@ -121,8 +121,8 @@ export class ServerCall {
     };
   }
 
-  private endReason(): RpcError {
-    return this.abortReason ?? new RpcError(Code.CANCELLED, 'ttrpc: stream closed');
+  private endReason(): RuntimeError {
+    return this.abortReason ?? new RuntimeError(Code.CANCELLED, 'ttrpc: stream closed');
   }
 
   /** Client streams may carry a first message in the Request itself (Go: non-empty payload). */
@@ -137,7 +137,7 @@ export class ServerCall {
   }
 
   /** Handles a Data frame for this call; returns the error that must end the stream, if any. */
-  data(frame: Frame): RpcError | undefined {
+  data(frame: Frame): RuntimeError | undefined {
     const queue = this.inbound;
     if (queue === undefined || queue.closed) return invalidArgument('data handling error: ttrpc: stream closed');
     const closing = (frame.flags & Flags.REMOTE_CLOSED) !== 0;
@@ -147,7 +147,7 @@ export class ServerCall {
       try {
         message = decodePayload(this.method.def, frame.payload);
       } catch (err) {
-        return toRpcError(err);
+        return toRuntimeError(err);
       }
       queue.push(message);
       if (queue.size >= STREAM_BUFFER && this.releaseReads === undefined) this.hold();
@@ -171,7 +171,7 @@ export class ServerCall {
   }
 
   /** Stops timers and read holds; with `err`, also aborts the handler and fails its reads. */
-  end(err?: RpcError): void {
+  end(err?: RuntimeError): void {
     if (this.ended) return;
     this.ended = true;
     clearTimeout(this.deadlineTimer);

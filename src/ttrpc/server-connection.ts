@@ -9,7 +9,7 @@ import { errorFrame, oversizedError } from './envelope.js';
 import { MessageType, type Frame } from './frame.js';
 import { Metadata } from './metadata.js';
 import { HandlerContext, ServerCall, type CallPort, type RegisteredMethod } from './server-call.js';
-import { Code, RpcError, deadlineExceeded, invalidArgument, unavailable, unimplemented } from './status.js';
+import { Code, RuntimeError, deadlineExceeded, invalidArgument, unavailable, unimplemented } from '../errors/index.js';
 
 export type ServiceTable = ReadonlyMap<string, ReadonlyMap<string, RegisteredMethod>>;
 
@@ -68,7 +68,7 @@ export class ServerConnection {
     this.channel.close();
   }
 
-  private fail(call: ServerCall, err: RpcError): void {
+  private fail(call: ServerCall, err: RuntimeError): void {
     if (this.calls.get(call.id) !== call) return;
     this.calls.delete(call.id);
     call.end(err);
@@ -76,7 +76,7 @@ export class ServerConnection {
     this.afterAnswer();
   }
 
-  private failStream(id: number, err: RpcError): void {
+  private failStream(id: number, err: RuntimeError): void {
     const call = this.calls.get(id);
     if (call !== undefined) this.fail(call, err);
     else this.channel.send(errorFrame(id, err));
@@ -169,7 +169,7 @@ export class ServerConnection {
 
   private onClosed(err: Error | undefined): void {
     if (err !== undefined) this.host.log?.debug({ err }, 'ttrpc: server connection error');
-    const reason = new RpcError(Code.CANCELLED, 'ttrpc: connection closed', { cause: err });
+    const reason = new RuntimeError(Code.CANCELLED, 'ttrpc: connection closed', { cause: err });
     for (const call of this.calls.values()) call.end(reason);
     this.calls.clear();
     this.host.released(this);

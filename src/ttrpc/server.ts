@@ -6,7 +6,7 @@ import type { Logger } from '../log/logger.js';
 import type { RegisteredMethod } from './server-call.js';
 import { ServerConnection, type ConnectionHost } from './server-connection.js';
 import { methodKind, type Handlers, type ServiceDef } from './service.js';
-import { alreadyExists } from './status.js';
+import { alreadyExists } from '../errors/index.js';
 
 export interface ServerOptions {
   log?: Logger;

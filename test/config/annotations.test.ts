@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { applyAnnotations, CONFIG_PATH_ANNOTATION, parseConfig, type KataConfig } from '../../src/config/index.js';
-import { Code, RpcError } from '../../src/ttrpc/status.js';
+import { Code, RuntimeError } from '../../src/errors/index.js';
 
 const FILE = '/etc/kata-containers/configuration.toml';
 const HV = 'io.katacontainers.config.hypervisor.';
@@ -9,13 +9,13 @@ function config(qemuLines = ''): KataConfig {
   return parseConfig(`[hypervisor.qemu]\n${qemuLines}\n`, FILE, { cpus: 4, memoryMiB: 8192 });
 }
 
-function refusal(c: KataConfig, annotations: Record<string, string>): RpcError {
+function refusal(c: KataConfig, annotations: Record<string, string>): RuntimeError {
   try {
     applyAnnotations(c, annotations);
   } catch (err) {
-    expect(err).toBeInstanceOf(RpcError);
-    expect((err as RpcError).code).toBe(Code.INVALID_ARGUMENT);
-    return err as RpcError;
+    expect(err).toBeInstanceOf(RuntimeError);
+    expect((err as RuntimeError).code).toBe(Code.INVALID_ARGUMENT);
+    return err as RuntimeError;
   }
   throw new Error('expected the annotations to be refused');
 }

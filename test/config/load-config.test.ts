@@ -8,7 +8,7 @@ import {
   loadConfig,
   resolveConfigPath,
 } from '../../src/config/index.js';
-import { Code } from '../../src/ttrpc/status.js';
+import { Code } from '../../src/errors/index.js';
 
 const HOST = { cpus: 2, memoryMiB: 4096 };
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, parseConfig, type KataConfig } from '../../src/config/index.js';
-import { Code } from '../../src/ttrpc/status.js';
+import { Code } from '../../src/errors/index.js';
 
 const FILE = '/etc/kata-containers/configuration.toml';
 const HOST = { cpus: 4, memoryMiB: 8192 };

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { grpc } from '../../src/gen/proto.js';
 import { processToGrpc } from '../../src/oci/grpc-spec.js';
-import { Code } from '../../src/ttrpc/index.js';
+import { Code } from '../../src/errors/index.js';
 import { grpcSpec, makeBusyboxRootfs, ociProcess } from './busybox-bundle.js';
 import { expectCode, readToEnd, readUntil, startHarness, type Harness } from './agent-harness.js';
 

@@ -9,7 +9,8 @@ import { grpc_AgentService, grpc_Health } from '../../src/gen/services.js';
 import { parseArgs } from '../../src/guest/args.js';
 import { startAgent, type RunningAgent } from '../../src/guest/main.js';
 import { createLogger } from '../../src/log/logger.js';
-import { RpcError, connectUnix, serviceClient, type ServiceClient, type TtrpcClient } from '../../src/ttrpc/index.js';
+import { connectUnix, serviceClient, type ServiceClient, type TtrpcClient } from '../../src/ttrpc/index.js';
+import { RuntimeError } from '../../src/errors/index.js';
 import { cgroupMounts } from '../../src/guest/cgroup-parent.js';
 import { mountedPaths } from '../../src/guest/storage.js';
 
@@ -71,13 +72,13 @@ export async function startHarness(extraArgs: string[] = []): Promise<Harness> {
 }
 
 /** Expects `p` to fail with gRPC `code`, and its message to match `message` when given. */
-export async function expectCode(p: Promise<unknown>, code: number, message?: RegExp): Promise<RpcError> {
+export async function expectCode(p: Promise<unknown>, code: number, message?: RegExp): Promise<RuntimeError> {
   const err = await p.then(
     () => undefined,
     (e: unknown) => e,
   );
-  expect(err, 'call should have failed').toBeInstanceOf(RpcError);
-  const e = err as RpcError;
+  expect(err, 'call should have failed').toBeInstanceOf(RuntimeError);
+  const e = err as RuntimeError;
   expect({ code: e.code, message: e.message }).toMatchObject({ code });
   if (message) expect(e.message).toMatch(message);
   return e;

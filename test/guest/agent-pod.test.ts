@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { types } from '../../src/gen/proto.js';
 import { mountedPaths } from '../../src/guest/storage.js';
 import { specToGrpc } from '../../src/oci/grpc-spec.js';
-import { Code } from '../../src/ttrpc/index.js';
+import { Code } from '../../src/errors/index.js';
 import { makeBusyboxRootfs, ociSpec } from './busybox-bundle.js';
 import { expectCode, readToEnd, startHarness, type Harness } from './agent-harness.js';
 

@@ -4,7 +4,7 @@ import { types } from '../../src/gen/proto.js';
 import { parseAddrs, parseLinks, parseRoutes } from '../../src/guest/ip-show.js';
 import { commandText, planInterface, planNeighbors, planRoutes } from '../../src/guest/net-plan.js';
 import { neighborsFromGrpc, nicFromGrpc, routesFromGrpc } from '../../src/guest/net-request.js';
-import { Code, RpcError } from '../../src/ttrpc/index.js';
+import { Code, RuntimeError } from '../../src/errors/index.js';
 import { ADDRS, LINKS, ROUTES4, ROUTES6 } from './ip-fixtures.js';
 
 const links = parseLinks(LINKS);
@@ -98,12 +98,12 @@ describe('UpdateInterface plan', () => {
 
   it('answers NOT_FOUND for a MAC no link has (lo\'s zero MAC included)', () => {
     for (const mac of ['02:00:00:00:00:99', '00:00:00:00:00:00']) {
-      expect(() => planInterface(nic(mac), links, addrs)).toThrow(RpcError);
+      expect(() => planInterface(nic(mac), links, addrs)).toThrow(RuntimeError);
       try {
         planInterface(nic(mac), links, addrs);
       } catch (err) {
-        expect((err as RpcError).code).toBe(Code.NOT_FOUND);
-        expect((err as RpcError).message).toContain(mac);
+        expect((err as RuntimeError).code).toBe(Code.NOT_FOUND);
+        expect((err as RuntimeError).message).toContain(mac);
       }
     }
   });

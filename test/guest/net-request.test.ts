@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { types } from '../../src/gen/proto.js';
 import { parseAddrs, parseLinks, parseRoutes } from '../../src/guest/ip-show.js';
 import { interfaceToGrpc, neighborsFromGrpc, nicFromGrpc, routeToGrpc, routesFromGrpc } from '../../src/guest/net-request.js';
-import { Code, RpcError } from '../../src/ttrpc/index.js';
+import { Code, RuntimeError } from '../../src/errors/index.js';
 import { ADDRS, LINKS, ROUTES4 } from './ip-fixtures.js';
 
 const v4 = types.IPFamily.v4;
@@ -15,9 +15,9 @@ function fails(fn: () => unknown, code: Code, message: RegExp): void {
   } catch (e) {
     err = e;
   }
-  expect(err, 'should have thrown').toBeInstanceOf(RpcError);
-  expect({ code: (err as RpcError).code, message: (err as RpcError).message }).toMatchObject({ code });
-  expect((err as RpcError).message).toMatch(message);
+  expect(err, 'should have thrown').toBeInstanceOf(RuntimeError);
+  expect({ code: (err as RuntimeError).code, message: (err as RuntimeError).message }).toMatchObject({ code });
+  expect((err as RuntimeError).message).toMatch(message);
 }
 
 const iface = (extra: Partial<types.Interface.$Properties> = {}): types.Interface.$Properties => ({

@@ -7,7 +7,7 @@ import { types } from '../../src/gen/proto.js';
 import { busyboxRunner, GuestNetwork, type AppletRunner } from '../../src/guest/network.js';
 import { neighborsFromGrpc, nicFromGrpc, routesFromGrpc } from '../../src/guest/net-request.js';
 import { createLogger } from '../../src/log/logger.js';
-import { Code, RpcError } from '../../src/ttrpc/index.js';
+import { Code, RuntimeError } from '../../src/errors/index.js';
 
 const NS = `kga-${process.pid}`;
 const NS_PATH = `/run/netns/${NS}`;
@@ -163,16 +163,16 @@ describe('network RPC executor in a private network namespace', () => {
     const quick = new GuestNetwork({ run: inner, log, nicWaitMs: 300, pollMs: 50 });
     const started = Date.now();
     const err = await quick.updateInterface(nicFromGrpc({ hwAddr: '02:00:00:4b:47:99' })).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(RpcError);
-    expect((err as RpcError).code).toBe(Code.NOT_FOUND);
-    expect((err as RpcError).message).toMatch(/no network interface has MAC 02:00:00:4b:47:99 \(waited 0.3 s; links: lo .*eth0 02:00:00:4b:47:01/);
+    expect(err).toBeInstanceOf(RuntimeError);
+    expect((err as RuntimeError).code).toBe(Code.NOT_FOUND);
+    expect((err as RuntimeError).message).toMatch(/no network interface has MAC 02:00:00:4b:47:99 \(waited 0.3 s; links: lo .*eth0 02:00:00:4b:47:01/);
     expect(Date.now() - started).toBeGreaterThanOrEqual(300);
   });
 
   it('surfaces a failing command with busybox\'s reason (INTERNAL)', async () => {
     const err = await net.updateRoutes(routesFromGrpc([{ dest: '10.7.0.0/16', gateway: '192.0.2.1', device: 'eth0' }])).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(RpcError);
-    expect((err as RpcError).code).toBe(Code.INTERNAL);
-    expect((err as RpcError).message).toMatch(/ip route replace 10\.7\.0\.0\/16 via 192\.0\.2\.1 dev eth0 .*: .*(unreachable|Network)/i);
+    expect(err).toBeInstanceOf(RuntimeError);
+    expect((err as RuntimeError).code).toBe(Code.INTERNAL);
+    expect((err as RuntimeError).message).toMatch(/ip route replace 10\.7\.0\.0\/16 via 192\.0\.2\.1 dev eth0 .*: .*(unreachable|Network)/i);
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { OomQueue } from '../../src/guest/oom-queue.js';
-import { Code, RpcError } from '../../src/ttrpc/index.js';
+import { Code, RuntimeError } from '../../src/errors/index.js';
 
 describe('OomQueue (GetOOMEvent long poll)', () => {
   it('hands each event to the next poller, queueing while nobody polls', async () => {
@@ -40,8 +40,8 @@ describe('OomQueue (GetOOMEvent long poll)', () => {
     const waiting = q.next();
     q.close();
     const err = await waiting.catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(RpcError);
-    expect((err as RpcError).code).toBe(Code.UNAVAILABLE);
+    expect(err).toBeInstanceOf(RuntimeError);
+    expect((err as RuntimeError).code).toBe(Code.UNAVAILABLE);
     await expect(q.next()).rejects.toThrow(/sandbox destroyed/);
   });
 });

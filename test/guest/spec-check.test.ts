@@ -6,16 +6,16 @@ import { checkRootfs, guestSpec } from '../../src/guest/container-bundle.js';
 import { mergeResources } from '../../src/guest/container.js';
 import { toContainerId, toExecId } from '../../src/guest/ids.js';
 import { checkContainerSpec, checkExecProcess } from '../../src/guest/spec-check.js';
-import { Code, RpcError } from '../../src/ttrpc/index.js';
+import { Code, RuntimeError } from '../../src/errors/index.js';
 import { ociProcess, ociSpec } from './busybox-bundle.js';
 
 function rejects(fn: () => unknown, message: RegExp): void {
   try {
     fn();
   } catch (err) {
-    expect(err).toBeInstanceOf(RpcError);
-    expect((err as RpcError).code).toBe(Code.INVALID_ARGUMENT);
-    expect((err as RpcError).message).toMatch(message);
+    expect(err).toBeInstanceOf(RuntimeError);
+    expect((err as RuntimeError).code).toBe(Code.INVALID_ARGUMENT);
+    expect((err as RuntimeError).message).toMatch(message);
     return;
   }
   throw new Error('expected INVALID_ARGUMENT');

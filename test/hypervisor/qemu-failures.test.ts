@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { pino } from 'pino';
 import { QemuHypervisor, qemuRunPaths } from '../../src/hypervisor/qemu/qemu.js';
 import type { QemuLaunchSpec } from '../../src/hypervisor/qemu/command-line.js';
-import { Code, RpcError } from '../../src/ttrpc/status.js';
+import { Code, RuntimeError } from '../../src/errors/index.js';
 
 const log = pino({ level: 'silent' });
 
@@ -53,15 +53,15 @@ describe('QemuHypervisor bad input', () => {
 
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  async function startFails(spec: QemuLaunchSpec): Promise<RpcError> {
+  async function startFails(spec: QemuLaunchSpec): Promise<RuntimeError> {
     const vm = new QemuHypervisor({ spec, runDir, log, startTimeoutMs: 5000 });
     const t0 = Date.now();
     const err = await vm.start().catch((e: unknown) => e);
     expect(Date.now() - t0).toBeLessThan(6000);
-    expect(err).toBeInstanceOf(RpcError);
+    expect(err).toBeInstanceOf(RuntimeError);
     expect(existsSync(runDir)).toBe(false);
     expect(qemusMentioning(runDir)).toEqual([]);
-    return err as RpcError;
+    return err as RuntimeError;
   }
 
   it('names a missing QEMU binary', async () => {

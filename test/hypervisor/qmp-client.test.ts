@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { QmpClient, QmpError } from '../../src/hypervisor/qemu/qmp-client.js';
-import { Code, RpcError } from '../../src/ttrpc/status.js';
+import { Code, RuntimeError } from '../../src/errors/index.js';
 
 const QEMU = '/usr/bin/qemu-system-x86_64';
 
@@ -53,14 +53,14 @@ describe('QmpClient with a real QEMU', () => {
     await shutdown;
     await qmp.closed;
     const after = await qmp.execute('query-status').catch((e: unknown) => e);
-    expect(after).toBeInstanceOf(RpcError);
-    expect((after as RpcError).code).toBe(Code.UNAVAILABLE);
+    expect(after).toBeInstanceOf(RuntimeError);
+    expect((after as RuntimeError).code).toBe(Code.UNAVAILABLE);
   });
 
   it('fails clearly when nothing listens', async () => {
     const err = await QmpClient.connect(join(dir, 'nothing.sock'), { timeoutMs: 500 }).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(RpcError);
-    expect((err as RpcError).code).toBe(Code.UNAVAILABLE);
-    expect((err as RpcError).message).toContain('nothing.sock');
+    expect(err).toBeInstanceOf(RuntimeError);
+    expect((err as RuntimeError).code).toBe(Code.UNAVAILABLE);
+    expect((err as RuntimeError).message).toContain('nothing.sock');
   });
 });

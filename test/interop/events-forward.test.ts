@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { containerd as pb, google } from '../../src/gen/proto.js';
 import { containerd_services_events_ttrpc_v1_Events as EventsService } from '../../src/gen/services.js';
 import { connectUnix, serviceClient, type ServiceClient, type TtrpcClient } from '../../src/ttrpc/index.js';
-import { Code, RpcError } from '../../src/ttrpc/status.js';
+import { Code, RuntimeError } from '../../src/errors/index.js';
 import { startContainerd, type Containerd } from '../support/containerd.js';
 import { connectEvents, type EventsClient, type EventStream, type ObservedEvent } from '../support/containerd-events.js';
 import { watchCtrEvents, type CtrEventWatch } from '../support/ctr-events.js';
@@ -104,10 +104,10 @@ describe('events Forward to containerd 1.6 over ttrpc', () => {
       () => undefined,
       (e: unknown) => e,
     );
-    expect(err).toBeInstanceOf(RpcError);
-    expect((err as RpcError).code).toBe(Code.INVALID_ARGUMENT);
-    expect((err as RpcError).message).toMatch(message);
-    expect((err as RpcError).message).toMatch(/invalid argument/);
+    expect(err).toBeInstanceOf(RuntimeError);
+    expect((err as RuntimeError).code).toBe(Code.INVALID_ARGUMENT);
+    expect((err as RuntimeError).message).toMatch(message);
+    expect((err as RuntimeError).message).toMatch(/invalid argument/);
 
     // The same connection still works, and the rejected event was never published:
     // containerd publishes synchronously inside Forward, so it would have arrived first.

@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { parseLinks, parseNeighbors, parseRoutes } from '../../src/network/ip-json.js';
 import { NTF, NUD, RTNH_F, RT_SCOPE } from '../../src/network/types.js';
-import { RpcError } from '../../src/ttrpc/status.js';
+import { RuntimeError } from '../../src/errors/index.js';
 import { fixture } from './fixtures.js';
 
 describe('parseLinks (ip -d -j addr show)', () => {
@@ -42,7 +42,7 @@ describe('parseLinks (ip -d -j addr show)', () => {
     expect(parseLinks('')).toEqual([]);
     expect(parseLinks('[]\n')).toEqual([]);
     expect(() => parseLinks('Object "addr" is unknown')).toThrow(/ip -d -j addr show: output is not JSON/);
-    expect(() => parseLinks('{"ifindex":1}')).toThrow(RpcError);
+    expect(() => parseLinks('{"ifindex":1}')).toThrow(RuntimeError);
     expect(() => parseLinks('[{"ifname":"eth0"}]')).toThrow(/no "ifindex"/);
   });
 });

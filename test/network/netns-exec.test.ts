@@ -2,7 +2,7 @@
 import { describe, it, expect } from 'vitest';
 import { NetnsCommandError, isAlreadyGone, netnsRunner, probeNetns, runInNetns } from '../../src/network/netns-exec.js';
 import { parseLinks } from '../../src/network/ip-json.js';
-import { Code, RpcError } from '../../src/ttrpc/status.js';
+import { Code, RuntimeError } from '../../src/errors/index.js';
 import { rejection } from './rejection.js';
 
 const failure = (p: Promise<unknown>) => rejection(p, NetnsCommandError);
@@ -46,7 +46,7 @@ describe('runInNetns', () => {
     expect(isAlreadyGone(e('Error: Invalid handle.\n'))).toBe(true);
     expect(isAlreadyGone(e('RTNETLINK answers: No such file or directory\n'))).toBe(true);
     expect(isAlreadyGone(e('RTNETLINK answers: Operation not permitted\n'))).toBe(false);
-    expect(isAlreadyGone(new RpcError(Code.INTERNAL, 'Cannot find device "x"'))).toBe(false);
+    expect(isAlreadyGone(new RuntimeError(Code.INTERNAL, 'Cannot find device "x"'))).toBe(false);
   });
 });
 

@@ -2,7 +2,7 @@ import { describe, it, expect } from 'vitest';
 import { parseLinks } from '../../src/network/ip-json.js';
 import { chooseEndpoints, isPodInterface, rollbackPlan, setupPlan, tapName, teardownPlan } from '../../src/network/plan.js';
 import type { Endpoint, NetInterface } from '../../src/network/types.js';
-import { Code, RpcError } from '../../src/ttrpc/status.js';
+import { Code, RuntimeError } from '../../src/errors/index.js';
 import { editedLinks, fixture } from './fixtures.js';
 
 const NETNS = '/var/run/netns/cni-1234';
@@ -13,11 +13,11 @@ const iface = (name: string, over: Partial<NetInterface> = {}): NetInterface => 
   index: 2, name, kind: 'veth', mac: '02:00:00:00:00:01', mtu: 1500, addresses: [], flags: ['UP'], ...over,
 });
 
-function refusal(links: NetInterface[]): RpcError {
+function refusal(links: NetInterface[]): RuntimeError {
   try {
     chooseEndpoints(NETNS, links);
   } catch (err) {
-    return err as RpcError;
+    return err as RuntimeError;
   }
   throw new Error('expected a refusal');
 }
@@ -45,7 +45,7 @@ describe('chooseEndpoints', () => {
 
   it('refuses a bridge, naming it and its type, with Kata-like wording', () => {
     const err = refusal(parseLinks(fixture('mixed-kinds/addr.json')));
-    expect(err).toBeInstanceOf(RpcError);
+    expect(err).toBeInstanceOf(RuntimeError);
     expect(err.code).toBe(Code.FAILED_PRECONDITION);
     expect(err.message).toBe(
       `pod network ${NETNS}: interface br0 of type bridge cannot be mirrored into the VM (supported: veth, macvlan, ipvlan, physical)`,

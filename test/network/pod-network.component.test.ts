@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createLogger } from '../../src/log/logger.js';
 import { setupPodNetwork, teardownPodNetwork, NUD, RT_SCOPE, type PodNetwork } from '../../src/network/index.js';
-import { Code } from '../../src/ttrpc/status.js';
+import { Code } from '../../src/errors/index.js';
 import { rejection } from './rejection.js';
 
 const exec = promisify(execFile);

@@ -7,7 +7,7 @@ import { NetnsCommandError, type NetnsState } from '../../src/network/netns-exec
 import { setupPodNetworkWith, teardownPodNetworkWith, type PodNetworkDeps } from '../../src/network/pod-network.js';
 import { setupPodNetwork } from '../../src/network/index.js';
 import type { PodNetwork } from '../../src/network/types.js';
-import { Code } from '../../src/ttrpc/status.js';
+import { Code } from '../../src/errors/index.js';
 import { editedLinks, fixture } from './fixtures.js';
 import { rejection } from './rejection.js';
 

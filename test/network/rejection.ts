@@ -1,8 +1,8 @@
 // The error a promise rejects with, checked to be of the expected class.
 import { expect } from 'vitest';
-import { RpcError } from '../../src/ttrpc/status.js';
+import { RuntimeError } from '../../src/errors/index.js';
 
-export async function rejection<E extends Error = RpcError>(p: Promise<unknown>, type: abstract new (...args: never[]) => E = RpcError as never): Promise<E> {
+export async function rejection<E extends Error = RuntimeError>(p: Promise<unknown>, type: abstract new (...args: never[]) => E = RuntimeError as never): Promise<E> {
   try {
     await p;
   } catch (err) {

@@ -1,12 +1,12 @@
 import { describe, it, expect } from 'vitest';
 import { checkAllowed, exited, statusNumber, transition, type ProcessState } from '../../src/sandbox/process-state.js';
-import { Code, RpcError } from '../../src/ttrpc/status.js';
+import { Code, RuntimeError } from '../../src/errors/index.js';
 
 const codeOf = (f: () => unknown): number | undefined => {
   try {
     f();
   } catch (e) {
-    return (e as RpcError).code;
+    return (e as RuntimeError).code;
   }
   return undefined;
 };

@@ -18,7 +18,7 @@ import {
   type TaskTopic,
 } from '../../src/shim/events/index.js';
 import { ZERO_GO_TIME, exitTimestamp, goTimestamp } from '../../src/shim/timestamps.js';
-import { Code, RpcError } from '../../src/ttrpc/index.js';
+import { Code, RuntimeError } from '../../src/errors/index.js';
 import { startContainerd, type Containerd } from '../support/containerd.js';
 import { watchCtrEvents, type CtrEventWatch } from '../support/ctr-events.js';
 import { connectEvents, type EventsClient, type EventStream, type ObservedEvent } from '../support/containerd-events.js';
@@ -140,7 +140,7 @@ describe('EventPublisher against a scripted Events server', () => {
   });
 
   it('retries a failing event with backoff count × base, holding later events behind it', async () => {
-    fake.react = (c) => (c.index < 3 ? new RpcError(Code.UNKNOWN, 'busy') : 'ok');
+    fake.react = (c) => (c.index < 3 ? new RuntimeError(Code.UNKNOWN, 'busy') : 'ok');
     const p = publisher({ retryBaseMs: 40 });
     p.publish(TOPIC.oom, oom('a'));
     p.publish(TOPIC.oom, oom('b'));
@@ -155,7 +155,7 @@ describe('EventPublisher against a scripted Events server', () => {
   });
 
   it('drops an event after 5 retries with an error log and goes on with the next', async () => {
-    fake.react = (c) => (idOf(c) === 'doomed' ? new RpcError(Code.INTERNAL, 'nope') : 'ok');
+    fake.react = (c) => (idOf(c) === 'doomed' ? new RuntimeError(Code.INTERNAL, 'nope') : 'ok');
     const p = publisher({ retryBaseMs: 5 });
     p.publish(TOPIC.oom, oom('doomed'));
     p.publish(TOPIC.oom, oom('next'));
@@ -166,7 +166,7 @@ describe('EventPublisher against a scripted Events server', () => {
   });
 
   it('drops at once what containerd rejects as INVALID_ARGUMENT: a retry cannot fix it', async () => {
-    fake.react = (c) => (c.index === 0 ? new RpcError(Code.INVALID_ARGUMENT, 'bad envelope') : 'ok');
+    fake.react = (c) => (c.index === 0 ? new RuntimeError(Code.INVALID_ARGUMENT, 'bad envelope') : 'ok');
     const p = publisher({ retryBaseMs: 10_000 });
     p.publish(TOPIC.oom, oom('bad'));
     p.publish(TOPIC.oom, oom('good'));

@@ -5,7 +5,7 @@ import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger, type Logger } from '../../src/log/logger.js';
-import { Code, RpcError, notFound, unavailable } from '../../src/ttrpc/status.js';
+import { Code, RuntimeError, notFound, unavailable } from '../../src/errors/index.js';
 import { attach, openProcessIo, planStdio, COPY_CHUNK, type ProcessIo, type StdioAgent, type StdioPaths } from '../../src/shim/stdio/index.js';
 
 // ---- a scripted guest process behind the agent's stdio calls ----
@@ -365,7 +365,7 @@ describe('stdio copy over real FIFOs', () => {
     proc.stdout.push('partial');
     await new Promise((r) => setTimeout(r, 50));
     proc.stdout.fail(unavailable('sandbox VM is gone'));
-    proc.stderr.fail(new RpcError(Code.NOT_FOUND, 'process e1 not found'));
+    proc.stderr.fail(new RuntimeError(Code.NOT_FOUND, 'process e1 not found'));
     await copy.outputDone;
     // containerd's readers see EOF instead of hanging.
     expect((await gotOut).toString()).toBe('partial');

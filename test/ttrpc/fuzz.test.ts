@@ -6,7 +6,8 @@ import net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { ttrpc } from '../../src/gen/proto.js';
 import { FrameReader, encodeFrame, writeHeader, type Frame } from '../../src/ttrpc/frame.js';
-import { Code, Flags, MAX_MESSAGE, MessageType, RpcError, connectUnix, serviceClient } from '../../src/ttrpc/index.js';
+import { Flags, MAX_MESSAGE, MessageType, connectUnix, serviceClient } from '../../src/ttrpc/index.js';
+import { Code, RuntimeError } from '../../src/errors/index.js';
 import { Echo, requestPayload, sleep, useServer } from './helpers.js';
 
 const SEED = Number(process.env.TTRPC_FUZZ_SEED ?? 0x5eed);
@@ -139,7 +140,7 @@ const fx = useServer({
   once: true,
   handlers: () => ({
     Unary: async (req) => {
-      if (req.failCode) throw new RpcError(req.failCode as Code, 'fail');
+      if (req.failCode) throw new RuntimeError(req.failCode as Code, 'fail');
       return { text: req.text, blob: req.blob };
     },
     ServerStream: async (req, stream) => {

@@ -8,7 +8,8 @@ import { ttrpc } from '../../src/gen/proto.js';
 import { ttrpc_testing_Echo as Echo } from '../../src/gen/services.js';
 import { FrameReader, MessageType, encodeFrame, type Frame } from '../../src/ttrpc/frame.js';
 import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
-import { RpcError, TtrpcServer, type Code, type Handlers } from '../../src/ttrpc/index.js';
+import { TtrpcServer, type Handlers } from '../../src/ttrpc/index.js';
+import { RuntimeError, type Code } from '../../src/errors/index.js';
 
 export { Echo };
 
@@ -33,7 +34,7 @@ export function echoHandlers(seen?: { signals: AbortSignal[] }): Handlers<typeof
     async Unary(req, ctx) {
       seen?.signals.push(ctx.signal);
       if (req.delayMs) await sleep(req.delayMs, ctx.signal);
-      if (req.failCode) throw new RpcError(req.failCode as Code, `failing with ${req.failCode}`);
+      if (req.failCode) throw new RuntimeError(req.failCode as Code, `failing with ${req.failCode}`);
       const metadata = [...ctx.metadata].flatMap(([k, vs]) => vs.map((v) => `${k}=${v}`));
       return { text: req.text, blob: req.blob, metadata };
     },
@@ -41,12 +42,12 @@ export function echoHandlers(seen?: { signals: AbortSignal[] }): Handlers<typeof
       const n = Number(req.text) || 3;
       for (let i = 0; i < n; i++) await stream.send({ text: `msg-${i}` });
       if (req.delayMs) await sleep(req.delayMs, ctx.signal);
-      if (req.failCode) throw new RpcError(req.failCode as Code, 'stream failed');
+      if (req.failCode) throw new RuntimeError(req.failCode as Code, 'stream failed');
     },
     async ClientStream(stream) {
       const texts: string[] = [];
       for await (const m of stream) {
-        if (m.failCode) throw new RpcError(m.failCode as Code, 'client stream failed');
+        if (m.failCode) throw new RuntimeError(m.failCode as Code, 'client stream failed');
         texts.push(m.text);
       }
       return { text: texts.join(',') };

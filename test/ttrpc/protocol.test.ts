@@ -1,7 +1,8 @@
 // Frame-level behaviour of the server, driven by a raw socket (what a buggy or hostile peer sends).
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ttrpc } from '../../src/gen/proto.js';
-import { Code, Flags, MAX_MESSAGE, MessageType } from '../../src/ttrpc/index.js';
+import { Flags, MAX_MESSAGE, MessageType } from '../../src/ttrpc/index.js';
+import { Code } from '../../src/errors/index.js';
 import { encodeFrame } from '../../src/ttrpc/frame.js';
 import { Echo, RawPeer, requestPayload, sleep, unaryRequest, useServer } from './helpers.js';
 

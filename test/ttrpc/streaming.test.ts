@@ -1,6 +1,7 @@
 import { FrameReader } from '../../src/ttrpc/frame.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Code, Flags, MessageType, RpcError, connectUnix, serviceClient, type TtrpcClient } from '../../src/ttrpc/index.js';
+import { Flags, MessageType, connectUnix, serviceClient, type TtrpcClient } from '../../src/ttrpc/index.js';
+import { Code, RuntimeError } from '../../src/errors/index.js';
 import { Echo, RawPeer, requestPayload, sleep, useServer } from './helpers.js';
 
 const fx = useServer();
@@ -53,8 +54,8 @@ describe('streaming calls', () => {
     await s.send({ text: 'a' });
     await s.send({ failCode: Code.FAILED_PRECONDITION });
     const err = await s.closeAndRecv().catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(RpcError);
-    expect((err as RpcError).code).toBe(Code.FAILED_PRECONDITION);
+    expect(err).toBeInstanceOf(RuntimeError);
+    expect((err as RuntimeError).code).toBe(Code.FAILED_PRECONDITION);
     await expect(s.send({ text: 'late' })).rejects.toMatchObject({ code: Code.FAILED_PRECONDITION });
   });
 

@@ -1,19 +1,20 @@
 import { Duplex } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { Code, RpcError, TtrpcClient, connectUnix, serviceClient } from '../../src/ttrpc/index.js';
+import { TtrpcClient, connectUnix, serviceClient } from '../../src/ttrpc/index.js';
+import { Code, RuntimeError } from '../../src/errors/index.js';
 import { FrameReader, MAX_MESSAGE, MessageType, writeHeader } from '../../src/ttrpc/frame.js';
 import { requestFrame, responseFrame } from '../../src/ttrpc/envelope.js';
 import { Echo, sleep, useServer } from './helpers.js';
 
 const fx = useServer();
 
-async function rejection(p: Promise<unknown>): Promise<RpcError> {
+async function rejection(p: Promise<unknown>): Promise<RuntimeError> {
   const err = await p.then(
     () => undefined,
     (e: unknown) => e,
   );
-  expect(err).toBeInstanceOf(RpcError);
-  return err as RpcError;
+  expect(err).toBeInstanceOf(RuntimeError);
+  return err as RuntimeError;
 }
 
 describe('unary calls', () => {
@@ -76,7 +77,7 @@ describe('unary calls', () => {
     await sleep(100);
     expect(fx.seen.signals).toHaveLength(1);
     expect(fx.seen.signals[0]!.aborted).toBe(true);
-    expect((fx.seen.signals[0]!.reason as RpcError).code).toBe(Code.DEADLINE_EXCEEDED);
+    expect((fx.seen.signals[0]!.reason as RuntimeError).code).toBe(Code.DEADLINE_EXCEEDED);
     // The connection is still usable.
     expect((await client.call(Echo, 'Unary', { text: 'after' })).text).toBe('after');
     await client.close();

@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { pino } from 'pino';
 import { bootSandboxVm, sharedFsStorage, type SandboxVm } from '../../src/sandbox/sandbox-vm.js';
 import { GUEST_SHARED_DIR } from '../../src/sandbox/shared-fs.js';
-import { Code, RpcError } from '../../src/ttrpc/status.js';
+import { Code, RuntimeError } from '../../src/errors/index.js';
 import { makeBusyboxRootfs, ociSpec } from '../guest/busybox-bundle.js';
 import { testVmConfig } from './vm-config.js';
 import { readStdoutToEnd } from './agent-output.js';
@@ -74,7 +74,7 @@ describe('a container inside the real guest VM', () => {
     expect(await agent.waitProcess('c2', 'c2')).toBe(137);
     await agent.removeContainer('c2');
     const err = await agent.waitProcess('c2', 'e1').catch((e: unknown) => e);
-    expect((err as RpcError).code).toBe(Code.NOT_FOUND);
+    expect((err as RuntimeError).code).toBe(Code.NOT_FOUND);
   }, 60_000);
 
   it('stops the VM and leaves no QEMU, virtiofsd, socket or run directory', async () => {
@@ -100,9 +100,9 @@ describe('a guest whose agent does not answer', () => {
       const t0 = Date.now();
       const err = await bootSandboxVm({ sandboxId: 'it-noagent', config, sharedDir: dir, runDir, vcpus: 1, memoryMiB: 512, log }).catch((e: unknown) => e);
       expect(Date.now() - t0).toBeLessThan(8000);
-      expect(err).toBeInstanceOf(RpcError);
-      expect((err as RpcError).code).toBe(Code.UNAVAILABLE);
-      expect((err as RpcError).message).toContain('serial://');
+      expect(err).toBeInstanceOf(RuntimeError);
+      expect((err as RuntimeError).code).toBe(Code.UNAVAILABLE);
+      expect((err as RuntimeError).message).toContain('serial://');
       expect(processesMentioning(runDir)).toEqual([]);
       expect(existsSync(runDir)).toBe(false);
     } finally {
@@ -116,8 +116,8 @@ describe('a guest whose agent does not answer', () => {
     try {
       const config = await testVmConfig(dir, { kernelParams: 'kata.agent_path=/no/such/agent.mjs' });
       const err = await bootSandboxVm({ sandboxId: 'it-gone', config, sharedDir: dir, runDir, vcpus: 1, memoryMiB: 512, log }).catch((e: unknown) => e);
-      expect(err).toBeInstanceOf(RpcError);
-      expect((err as RpcError).message).toContain('the VM exited before its agent answered');
+      expect(err).toBeInstanceOf(RuntimeError);
+      expect((err as RuntimeError).message).toContain('the VM exited before its agent answered');
       expect(processesMentioning(runDir)).toEqual([]);
       expect(existsSync(runDir)).toBe(false);
     } finally {

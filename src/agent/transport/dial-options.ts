@@ -1,5 +1,5 @@
 // Options every transport's dial accepts, and the one deadline/abort guard they share.
-import { Code, RpcError } from '../../ttrpc/status.js';
+import { Code, RuntimeError } from '../../errors/index.js';
 
 export interface DialOptions {
   /** Abandon the attempt (the pending socket is closed). */
@@ -20,11 +20,11 @@ export function guardDial<T>(
 ): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     let done = false;
-    const onAbort = (): void => settle(new RpcError(Code.CANCELLED, `${what}: aborted`, { cause: opts.signal?.reason }));
+    const onAbort = (): void => settle(new RuntimeError(Code.CANCELLED, `${what}: aborted`, { cause: opts.signal?.reason }));
     const timer =
       opts.timeoutMs === undefined
         ? undefined
-        : setTimeout(() => settle(new RpcError(Code.DEADLINE_EXCEEDED, `${what}: timed out after ${opts.timeoutMs} ms`)), opts.timeoutMs);
+        : setTimeout(() => settle(new RuntimeError(Code.DEADLINE_EXCEEDED, `${what}: timed out after ${opts.timeoutMs} ms`)), opts.timeoutMs);
     function settle(err: Error | undefined, value?: T): void {
       if (done) return;
       done = true;

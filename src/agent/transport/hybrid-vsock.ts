@@ -3,7 +3,7 @@
 // ("OK <host port>\n") before the connection carries raw bytes.
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { Code, RpcError } from '../../ttrpc/status.js';
+import { Code, RuntimeError } from '../../errors/index.js';
 import { connectUnix } from './unix.js';
 
 export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
@@ -29,7 +29,7 @@ export async function connectHybridVsock(udsPath: string, port: number, opts: Hy
       signal: opts.signal,
     });
     if (!reply.includes('OK')) {
-      throw new RpcError(Code.UNAVAILABLE, `${what}: CONNECT refused, reply ${JSON.stringify(reply)}`);
+      throw new RuntimeError(Code.UNAVAILABLE, `${what}: CONNECT refused, reply ${JSON.stringify(reply)}`);
     }
     return socket;
   } catch (err) {
@@ -49,12 +49,12 @@ function readLine(
 ): Promise<string> {
   return new Promise<string>((resolve, reject) => {
     let buffered = Buffer.alloc(0);
-    const timer = setTimeout(() => finish(new RpcError(Code.DEADLINE_EXCEEDED, timeoutMessage)), waitMs);
-    const onAbort = (): void => finish(new RpcError(Code.CANCELLED, `${what}: aborted`, { cause: signal?.reason }));
+    const timer = setTimeout(() => finish(new RuntimeError(Code.DEADLINE_EXCEEDED, timeoutMessage)), waitMs);
+    const onAbort = (): void => finish(new RuntimeError(Code.CANCELLED, `${what}: aborted`, { cause: signal?.reason }));
     const onError = (err: Error): void =>
-      finish(new RpcError(Code.UNAVAILABLE, `${what}: connection failed during handshake: ${err.message}`, { cause: err }));
+      finish(new RuntimeError(Code.UNAVAILABLE, `${what}: connection failed during handshake: ${err.message}`, { cause: err }));
     const onEnd = (): void =>
-      finish(new RpcError(Code.UNAVAILABLE, `${what}: connection closed before the CONNECT reply (got ${JSON.stringify(buffered.toString())})`));
+      finish(new RuntimeError(Code.UNAVAILABLE, `${what}: connection closed before the CONNECT reply (got ${JSON.stringify(buffered.toString())})`));
     const onReadable = (): void => {
       for (let chunk: Buffer | null; (chunk = socket.read() as Buffer | null) !== null; ) {
         buffered = Buffer.concat([buffered, chunk]);
@@ -66,7 +66,7 @@ function readLine(
           return;
         }
         if (buffered.length > MAX_REPLY) {
-          finish(new RpcError(Code.UNAVAILABLE, `${what}: CONNECT reply longer than ${MAX_REPLY} bytes without a newline`));
+          finish(new RuntimeError(Code.UNAVAILABLE, `${what}: CONNECT reply longer than ${MAX_REPLY} bytes without a newline`));
           return;
         }
       }

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, parse } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Code, RpcError, failedPrecondition } from '../../ttrpc/status.js';
+import { Code, RuntimeError, failedPrecondition } from '../../errors/index.js';
 
 /** libuv poll events (uv.h UV_READABLE / UV_WRITABLE). */
 export const READABLE = 1;
@@ -71,7 +71,7 @@ export function loadVsockBinding(): VsockBinding {
     cached = createRequire(import.meta.url)(path) as VsockBinding;
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
-    throw new RpcError(Code.FAILED_PRECONDITION, `vsock: cannot load native binding ${path}: ${reason}`, { cause: err });
+    throw new RuntimeError(Code.FAILED_PRECONDITION, `vsock: cannot load native binding ${path}: ${reason}`, { cause: err });
   }
   return cached;
 }

@@ -2,7 +2,7 @@
 // timeout passes (Kata retries for [agent.kata] dial_timeout, 45 s by default).
 import type { Duplex } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Code, RpcError } from '../../ttrpc/status.js';
+import { Code, RuntimeError } from '../../errors/index.js';
 
 export interface RetryOptions {
   timeoutMs: number;
@@ -61,10 +61,10 @@ export async function dialWithRetry(dial: Dial, opts: RetryOptions, isReady?: Is
   }
   const tried = `${attempts} attempt${attempts === 1 ? '' : 's'} in ${Date.now() - started} ms`;
   if (opts.signal?.aborted) {
-    throw new RpcError(Code.CANCELLED, `dial ${target}: aborted after ${tried}`, { cause: opts.signal.reason });
+    throw new RuntimeError(Code.CANCELLED, `dial ${target}: aborted after ${tried}`, { cause: opts.signal.reason });
   }
   const errors = [...seen].map(([text, n]) => (n > 1 ? `${text} (x${n})` : text)).join('; ');
-  throw new RpcError(
+  throw new RuntimeError(
     Code.UNAVAILABLE,
     `dial ${target}: not reachable after ${tried} (timeout ${opts.timeoutMs} ms)` +
       (lastError === undefined ? '' : `; last error: ${describe(lastError)}`) +

@@ -4,7 +4,7 @@
 //   serial://<path>           QEMU virtio-serial chardev socket
 //   unix://<path>             test mode: the guest agent running on the host
 import type { Duplex } from 'node:stream';
-import { invalidArgument } from '../../ttrpc/status.js';
+import { invalidArgument } from '../../errors/index.js';
 import type { DialOptions } from './dial-options.js';
 import { connectHybridVsock } from './hybrid-vsock.js';
 import { connectSerial } from './serial.js';

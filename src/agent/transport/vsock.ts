@@ -2,7 +2,7 @@
 // (cid, 1024); the guest agent listens on port 1024 with VMADDR_CID_ANY.
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
-import { invalidArgument } from '../../ttrpc/status.js';
+import { invalidArgument } from '../../errors/index.js';
 import { guardDial, type DialOptions } from './dial-options.js';
 import { FdStream } from './fd-stream.js';
 import { READABLE, WRITABLE, loadVsockBinding, type VsockBinding } from './native-vsock.js';

@@ -1,6 +1,6 @@
 // Memory hotplug over QMP: one DIMM (one slot) per growth step. Memory never shrinks
 // (QEMU 7.2 can crash unplugging a DIMM after a CPU unplug).
-import { Code, RpcError } from '../../ttrpc/status.js';
+import { Code, RuntimeError } from '../../errors/index.js';
 import type { ResizeResult } from '../hypervisor.js';
 import type { QmpClient } from './qmp-client.js';
 
@@ -34,7 +34,7 @@ export class MemoryHotplug {
 
   async resize(targetMiB: number): Promise<ResizeResult> {
     if (!Number.isInteger(targetMiB) || targetMiB < 0) {
-      throw new RpcError(Code.INVALID_ARGUMENT, `memory: target ${targetMiB} MiB must be a non-negative integer`);
+      throw new RuntimeError(Code.INVALID_ARGUMENT, `memory: target ${targetMiB} MiB must be a non-negative integer`);
     }
     if (targetMiB <= this.currentMiB) {
       return targetMiB < this.currentMiB

@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../../log/logger.js';
-import { Code, RpcError } from '../../ttrpc/status.js';
+import { Code, RuntimeError } from '../../errors/index.js';
 import type { Hypervisor, HypervisorCapabilities, ResizeResult, VmExit, VmResources } from '../hypervisor.js';
 import { SupervisedProcess, describeExit } from '../supervised-process.js';
 import { qemuCommand, type QemuLaunchSpec } from './command-line.js';
@@ -77,7 +77,7 @@ export class QemuHypervisor implements Hypervisor {
   async start(signal?: AbortSignal): Promise<void> {
     const { spec, runDir, log } = this.opts;
     for (const [what, path] of [['hypervisor path', spec.qemuPath], ['kernel', spec.kernel], ['initrd', spec.initrd], ['image', spec.image]] as const) {
-      if (path && !existsSync(path)) throw new RpcError(Code.FAILED_PRECONDITION, `qemu: ${what} ${path} does not exist`);
+      if (path && !existsSync(path)) throw new RuntimeError(Code.FAILED_PRECONDITION, `qemu: ${what} ${path} does not exist`);
     }
     mkdirSync(runDir, { recursive: true, mode: 0o750 });
     try {
@@ -119,7 +119,7 @@ export class QemuHypervisor implements Hypervisor {
 
   private controlled(): { vcpus: VcpuHotplug; memory: MemoryHotplug } {
     if (!this.vcpus || !this.memory || !this.qemu?.running) {
-      throw new RpcError(Code.FAILED_PRECONDITION, 'qemu: the VM is not running');
+      throw new RuntimeError(Code.FAILED_PRECONDITION, 'qemu: the VM is not running');
     }
     return { vcpus: this.vcpus, memory: this.memory };
   }
@@ -129,7 +129,7 @@ export class QemuHypervisor implements Hypervisor {
     const timeoutMs = this.opts.startTimeoutMs ?? 10_000;
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      if (!qemu.running) throw new RpcError(Code.INTERNAL, describeExit('qemu', await qemu.exited));
+      if (!qemu.running) throw new RuntimeError(Code.INTERNAL, describeExit('qemu', await qemu.exited));
       signal?.throwIfAborted();
       if (existsSync(sock)) {
         try {
@@ -140,7 +140,7 @@ export class QemuHypervisor implements Hypervisor {
         }
       }
       if (Date.now() > deadline) {
-        throw new RpcError(Code.DEADLINE_EXCEEDED, `qemu: QMP socket ${sock} not ready within ${timeoutMs} ms`);
+        throw new RuntimeError(Code.DEADLINE_EXCEEDED, `qemu: QMP socket ${sock} not ready within ${timeoutMs} ms`);
       }
       await sleep(10);
     }

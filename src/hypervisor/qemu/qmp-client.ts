@@ -2,7 +2,7 @@
 // an id so replies are matched even when events are interleaved with them.
 import { connect, type Socket } from 'node:net';
 import { EventEmitter } from 'node:events';
-import { Code, RpcError } from '../../ttrpc/status.js';
+import { Code, RuntimeError } from '../../errors/index.js';
 
 export interface QmpEvent {
   event: string;
@@ -11,7 +11,7 @@ export interface QmpEvent {
 }
 
 /** A command QEMU refused: `cls` is QMP's error class (GenericError, DeviceNotFound...). */
-export class QmpError extends RpcError {
+export class QmpError extends RuntimeError {
   constructor(
     readonly command: string,
     readonly cls: string,
@@ -47,7 +47,7 @@ export class QmpClient extends EventEmitter<{ event: [QmpEvent]; close: [] }> {
     sock.on('data', (chunk: string) => this.onData(chunk));
     this.closed = new Promise((resolve) => {
       sock.on('close', () => {
-        this.closedErr ??= new RpcError(Code.UNAVAILABLE, 'qmp: connection closed');
+        this.closedErr ??= new RuntimeError(Code.UNAVAILABLE, 'qmp: connection closed');
         for (const p of this.pending.values()) {
           clearTimeout(p.timer);
           p.reject(this.closedErr);
@@ -58,7 +58,7 @@ export class QmpClient extends EventEmitter<{ event: [QmpEvent]; close: [] }> {
       });
     });
     sock.on('error', (err) => {
-      this.closedErr = new RpcError(Code.UNAVAILABLE, `qmp: ${err.message}`, { cause: err });
+      this.closedErr = new RuntimeError(Code.UNAVAILABLE, `qmp: ${err.message}`, { cause: err });
     });
   }
 
@@ -68,7 +68,7 @@ export class QmpClient extends EventEmitter<{ event: [QmpEvent]; close: [] }> {
     const sock = connect(path);
     await new Promise<void>((resolve, reject) => {
       sock.once('connect', resolve);
-      sock.once('error', (err) => reject(new RpcError(Code.UNAVAILABLE, `qmp: connect ${path}: ${err.message}`)));
+      sock.once('error', (err) => reject(new RuntimeError(Code.UNAVAILABLE, `qmp: connect ${path}: ${err.message}`)));
     });
     const client = new QmpClient(sock);
     try {
@@ -83,7 +83,7 @@ export class QmpClient extends EventEmitter<{ event: [QmpEvent]; close: [] }> {
 
   execute<T = unknown>(command: string, args?: Record<string, unknown>, opts: { timeoutMs?: number } = {}): Promise<T> {
     if (this.closedErr || this.sock.destroyed) {
-      return Promise.reject(this.closedErr ?? new RpcError(Code.UNAVAILABLE, 'qmp: connection closed'));
+      return Promise.reject(this.closedErr ?? new RuntimeError(Code.UNAVAILABLE, 'qmp: connection closed'));
     }
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
@@ -91,7 +91,7 @@ export class QmpClient extends EventEmitter<{ event: [QmpEvent]; close: [] }> {
       if (opts.timeoutMs) {
         p.timer = setTimeout(() => {
           this.pending.delete(id);
-          reject(new RpcError(Code.DEADLINE_EXCEEDED, `qmp ${command}: no reply within ${opts.timeoutMs} ms`));
+          reject(new RuntimeError(Code.DEADLINE_EXCEEDED, `qmp ${command}: no reply within ${opts.timeoutMs} ms`));
         }, opts.timeoutMs);
       }
       this.pending.set(id, p);
@@ -112,7 +112,7 @@ export class QmpClient extends EventEmitter<{ event: [QmpEvent]; close: [] }> {
         };
         const onClose = (): void => {
           this.off('event', onEvent);
-          reject(new RpcError(Code.UNAVAILABLE, `qmp: closed while waiting for ${name}`));
+          reject(new RuntimeError(Code.UNAVAILABLE, `qmp: closed while waiting for ${name}`));
         };
         this.on('event', onEvent);
         this.once('close', onClose);
@@ -163,7 +163,7 @@ export class QmpClient extends EventEmitter<{ event: [QmpEvent]; close: [] }> {
 function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const t = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new RpcError(Code.DEADLINE_EXCEEDED, message)), ms);
+    timer = setTimeout(() => reject(new RuntimeError(Code.DEADLINE_EXCEEDED, message)), ms);
   });
   return Promise.race([p, t]).finally(() => clearTimeout(timer));
 }

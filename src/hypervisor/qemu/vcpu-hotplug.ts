@@ -1,7 +1,7 @@
 // vCPU hotplug over QMP: add CPUs into the free slots QEMU lists, remove the most
 // recently added first. Boot CPUs are never removed.
 import type { Logger } from '../../log/logger.js';
-import { Code, RpcError } from '../../ttrpc/status.js';
+import { Code, RuntimeError } from '../../errors/index.js';
 import type { ResizeResult } from '../hypervisor.js';
 import type { QmpClient } from './qmp-client.js';
 
@@ -31,7 +31,7 @@ export class VcpuHotplug {
 
   async resize(target: number): Promise<ResizeResult> {
     if (!Number.isInteger(target) || target < 1) {
-      throw new RpcError(Code.INVALID_ARGUMENT, `vcpus: target ${target} must be a positive integer`);
+      throw new RuntimeError(Code.INVALID_ARGUMENT, `vcpus: target ${target} must be a positive integer`);
     }
     if (target > this.current) return this.grow(target);
     if (target < this.current) return this.shrink(target);
@@ -74,6 +74,6 @@ export class VcpuHotplug {
       if (!cpus.some((c) => c['qom-path']?.endsWith(`/${id}`))) return;
       await new Promise((r) => setTimeout(r, 100));
     }
-    throw new RpcError(Code.DEADLINE_EXCEEDED, `vcpus: the guest did not release ${id} within ${UNPLUG_TIMEOUT_MS} ms`);
+    throw new RuntimeError(Code.DEADLINE_EXCEEDED, `vcpus: the guest did not release ${id} within ${UNPLUG_TIMEOUT_MS} ms`);
   }
 }

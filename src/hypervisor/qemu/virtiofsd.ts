@@ -2,7 +2,7 @@
 // guest over virtio-fs. One per VM; it exits on its own when QEMU disconnects.
 import { existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Code, RpcError } from '../../ttrpc/status.js';
+import { Code, RuntimeError } from '../../errors/index.js';
 import { SupervisedProcess, describeExit } from '../supervised-process.js';
 
 export interface VirtiofsdOptions {
@@ -21,15 +21,15 @@ export function virtiofsdArgs(o: VirtiofsdOptions): string[] {
 /** Starts virtiofsd and resolves once its socket exists (QEMU connects to it at start). */
 export async function startVirtiofsd(o: VirtiofsdOptions, timeoutMs = 5000): Promise<SupervisedProcess> {
   if (!existsSync(o.path)) {
-    throw new RpcError(Code.FAILED_PRECONDITION, `virtiofsd ${o.path} does not exist (shared_fs = "virtio-fs" needs it)`);
+    throw new RuntimeError(Code.FAILED_PRECONDITION, `virtiofsd ${o.path} does not exist (shared_fs = "virtio-fs" needs it)`);
   }
   const proc = new SupervisedProcess('virtiofsd', o.path, virtiofsdArgs(o));
   const deadline = Date.now() + timeoutMs;
   while (!existsSync(o.socketPath)) {
-    if (!proc.running) throw new RpcError(Code.INTERNAL, describeExit('virtiofsd', await proc.exited));
+    if (!proc.running) throw new RuntimeError(Code.INTERNAL, describeExit('virtiofsd', await proc.exited));
     if (Date.now() > deadline) {
       await proc.kill();
-      throw new RpcError(Code.DEADLINE_EXCEEDED, `virtiofsd did not create ${o.socketPath} within ${timeoutMs} ms`);
+      throw new RuntimeError(Code.DEADLINE_EXCEEDED, `virtiofsd did not create ${o.socketPath} within ${timeoutMs} ms`);
     }
     await sleep(10);
   }

@@ -5,7 +5,7 @@
 // create → start → exit → delete, make that unsafe for us).
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../../log/logger.js';
-import { Code, RpcError } from '../../ttrpc/index.js';
+import { Code, RuntimeError } from '../../errors/index.js';
 import { EventsConnection } from './connection.js';
 import { forwardRequest, packTaskEvent, type ForwardRequest, type PackedEvent } from './envelope.js';
 import type { TaskEventOf, TaskTopic } from './topics.js';
@@ -158,7 +158,7 @@ export class EventPublisher {
         if (signal.aborted) return;
         // containerd's envelope validation is deterministic: retrying would only hold up
         // every later event for the whole backoff.
-        const permanent = err instanceof RpcError && err.code === Code.INVALID_ARGUMENT;
+        const permanent = err instanceof RuntimeError && err.code === Code.INVALID_ARGUMENT;
         if (permanent || attempt >= this.maxRetries) {
           log.error({ err, attempts: attempt + 1 }, 'events: forward failed; dropping event');
           return;

@@ -5,7 +5,7 @@
 import { constants as fsc, open, close, fstat, type Stats } from 'node:fs';
 import { Socket } from 'node:net';
 import { promisify } from 'node:util';
-import { RpcError, invalidArgument, toRpcError } from '../../ttrpc/status.js';
+import { RuntimeError, invalidArgument, toRuntimeError } from '../../errors/index.js';
 
 const openFd = promisify(open);
 const closeFd = promisify(close);
@@ -80,7 +80,7 @@ async function requireFifo(fd: number, what: string, path: string): Promise<void
   }
 }
 
-function openError(what: string, path: string, err: unknown): RpcError {
-  const e = toRpcError(err);
-  return new RpcError(e.code, `open ${what} ${path}: ${e.message}`, { cause: err });
+function openError(what: string, path: string, err: unknown): RuntimeError {
+  const e = toRuntimeError(err);
+  return new RuntimeError(e.code, `open ${what} ${path}: ${e.message}`, { cause: err });
 }

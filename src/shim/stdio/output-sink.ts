@@ -5,7 +5,7 @@ import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Socket } from 'node:net';
 import type { Logger } from '../../log/logger.js';
-import { toRpcError } from '../../ttrpc/status.js';
+import { toRuntimeError } from '../../errors/index.js';
 
 export interface OutputSink {
   /** Resolves once the chunk reached the destination (or was dropped): this is the backpressure. */
@@ -101,7 +101,7 @@ export class AppendFile {
       }
     } catch (err) {
       this.#broken = true;
-      this.log.warn({ err: toRpcError(err).message }, `output file ${this.path}: write failed, discarding the rest`);
+      this.log.warn({ err: toRuntimeError(err).message }, `output file ${this.path}: write failed, discarding the rest`);
     }
   }
 }

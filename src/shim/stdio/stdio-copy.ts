@@ -3,7 +3,7 @@
 // until an empty read. Agent failures end a copy with a log line, never a rejection.
 import type { Agent } from '../../agent/agent.js';
 import type { Logger } from '../../log/logger.js';
-import { Code, internal, toRpcError } from '../../ttrpc/status.js';
+import { Code, internal, toRuntimeError } from '../../errors/index.js';
 import type { OutputSink } from './output-sink.js';
 import type { ProcessIo } from './process-io.js';
 
@@ -140,7 +140,7 @@ function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
 }
 
 function logAgentError(log: Logger, what: string, err: unknown): void {
-  const e = toRpcError(err);
+  const e = toRuntimeError(err);
   // NOT_FOUND is the normal end of a process that exited first; the rest deserve attention.
   const level = e.code === Code.NOT_FOUND ? 'debug' : 'warn';
   log[level]({ code: e.codeName, err: e.message }, `${what} ended: ${e.message}`);

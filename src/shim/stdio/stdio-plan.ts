@@ -1,6 +1,6 @@
 // Decides where each stdio stream of a process goes, from the strings containerd put
 // in CreateTaskRequest/ExecProcessRequest. Pure: no file system access.
-import { invalidArgument, unimplemented } from '../../ttrpc/status.js';
+import { invalidArgument, unimplemented } from '../../errors/index.js';
 
 /** The stdio fields of CreateTaskRequest / ExecProcessRequest; an empty string = not used. */
 export interface StdioPaths {

@@ -2,7 +2,7 @@
 import type { Socket } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { connectHybridVsock } from '../../../src/agent/transport/hybrid-vsock.js';
-import { Code, RpcError } from '../../../src/ttrpc/status.js';
+import { Code, RuntimeError } from '../../../src/errors/index.js';
 import { closeServer, listenUnix, readAll, readBytes, tempDir } from './fixtures.js';
 
 type Reply = (conn: Socket, request: string) => void;
@@ -76,8 +76,8 @@ describe('connectHybridVsock', () => {
   it('fails with the reply in the message when the VMM refuses', async () => {
     const vmm = await fakeVmm((conn) => conn.write('FAILURE\n'));
     const err = await connectHybridVsock(vmm.path, 1024).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(RpcError);
-    expect((err as RpcError).code).toBe(Code.UNAVAILABLE);
+    expect(err).toBeInstanceOf(RuntimeError);
+    expect((err as RuntimeError).code).toBe(Code.UNAVAILABLE);
     expect((err as Error).message).toContain('"FAILURE"');
     expect((err as Error).message).toContain(vmm.path);
   });
@@ -87,14 +87,14 @@ describe('connectHybridVsock', () => {
     const started = Date.now();
     const err = await connectHybridVsock(vmm.path, 1024, { timeoutMs: 200 }).catch((e: unknown) => e);
     expect(Date.now() - started).toBeLessThan(1000);
-    expect((err as RpcError).code).toBe(Code.DEADLINE_EXCEEDED);
+    expect((err as RuntimeError).code).toBe(Code.DEADLINE_EXCEEDED);
     expect((err as Error).message).toMatch(new RegExp(`${vmm.path} port 1024: no reply to CONNECT within 200 ms`));
   });
 
   it('fails clearly when the VMM hangs up before answering', async () => {
     const vmm = await fakeVmm((conn) => conn.end('OK-ish but no newline'));
     const err = await connectHybridVsock(vmm.path, 1024).catch((e: unknown) => e);
-    expect((err as RpcError).code).toBe(Code.UNAVAILABLE);
+    expect((err as RuntimeError).code).toBe(Code.UNAVAILABLE);
     expect((err as Error).message).toContain('closed before the CONNECT reply (got "OK-ish but no newline")');
   });
 

@@ -2,7 +2,7 @@
 import { PassThrough, type Duplex } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { dialWithRetry } from '../../../src/agent/transport/retry.js';
-import { Code, RpcError } from '../../../src/ttrpc/status.js';
+import { Code, RuntimeError } from '../../../src/errors/index.js';
 
 const refused = (): Error =>
   Object.assign(new Error('connect ECONNREFUSED /run/vc/vm/x/agent.sock'), { code: 'ECONNREFUSED' });
@@ -36,8 +36,8 @@ describe('dialWithRetry', () => {
     const elapsed = Date.now() - started;
     expect(elapsed).toBeGreaterThanOrEqual(290);
     expect(elapsed).toBeLessThan(1000);
-    expect(err).toBeInstanceOf(RpcError);
-    const e = err as RpcError;
+    expect(err).toBeInstanceOf(RuntimeError);
+    const e = err as RuntimeError;
     expect(e.code).toBe(Code.UNAVAILABLE);
     expect(e.message).toMatch(new RegExp(`^dial serial:///run/vc/vm/x/agent.chardev: not reachable after ${calls} attempts in \\d+ ms \\(timeout 300 ms\\)`));
     expect(calls).toBeGreaterThan(3);
@@ -70,7 +70,7 @@ describe('dialWithRetry', () => {
     const err = await dialWithRetry(() => new Promise<Duplex>((r) => (resolveLate = r)), { timeoutMs: 100 }).catch(
       (e: unknown) => e,
     );
-    expect((err as RpcError).code).toBe(Code.UNAVAILABLE);
+    expect((err as RuntimeError).code).toBe(Code.UNAVAILABLE);
     expect((err as Error).message).toContain('not reachable after 1 attempt in');
     expect((err as Error).message).toContain('the last attempt was still pending at the timeout');
     resolveLate(late);
@@ -99,7 +99,7 @@ describe('dialWithRetry', () => {
       signal: ac.signal,
       target: 'vsock://3:1024',
     }).catch((e: unknown) => e);
-    expect((err as RpcError).code).toBe(Code.CANCELLED);
+    expect((err as RuntimeError).code).toBe(Code.CANCELLED);
     expect((err as Error).message).toMatch(/^dial vsock:\/\/3:1024: aborted after \d+ attempts/);
   });
 });

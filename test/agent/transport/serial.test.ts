@@ -1,7 +1,7 @@
 // virtio-serial: the host side is a plain client of QEMU's chardev unix socket.
 import { afterAll, describe, expect, it } from 'vitest';
 import { connectSerial } from '../../../src/agent/transport/serial.js';
-import { Code, RpcError } from '../../../src/ttrpc/status.js';
+import { Code, RuntimeError } from '../../../src/errors/index.js';
 import { closeServer, listenUnix, readBytes, tempDir } from './fixtures.js';
 
 const dir = tempDir();
@@ -33,7 +33,7 @@ describe('connectSerial', () => {
     const ac = new AbortController();
     ac.abort();
     const err = await connectSerial(dir.path('x'), { signal: ac.signal }).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(RpcError);
-    expect((err as RpcError).code).toBe(Code.CANCELLED);
+    expect(err).toBeInstanceOf(RuntimeError);
+    expect((err as RuntimeError).code).toBe(Code.CANCELLED);
   });
 });

@@ -2,7 +2,7 @@
 // and dialAgent choosing the transport.
 import { describe, expect, it } from 'vitest';
 import { dialAgent, formatAgentUrl, parseAgentUrl, type AgentUrl } from '../../../src/agent/transport/url.js';
-import { Code, RpcError } from '../../../src/ttrpc/status.js';
+import { Code, RuntimeError } from '../../../src/errors/index.js';
 import { closeServer, listenUnix, readBytes, tempDir } from './fixtures.js';
 
 const valid: [string, AgentUrl][] = [
@@ -50,8 +50,8 @@ describe('parseAgentUrl', () => {
     } catch (e) {
       err = e;
     }
-    expect(err).toBeInstanceOf(RpcError);
-    expect((err as RpcError).code).toBe(Code.INVALID_ARGUMENT);
+    expect(err).toBeInstanceOf(RuntimeError);
+    expect((err as RuntimeError).code).toBe(Code.INVALID_ARGUMENT);
     expect((err as Error).message).toMatch(message);
     expect((err as Error).message).toContain(`agent url ${JSON.stringify(url)}`);
   });

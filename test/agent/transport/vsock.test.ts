@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { Code, RpcError } from '../../../src/ttrpc/status.js';
+import { Code, RuntimeError } from '../../../src/errors/index.js';
 import { ADDON_PATH_ENV, findVsockAddon, loadVsockBinding, type VsockBinding } from '../../../src/agent/transport/native-vsock.js';
 import { connectVsock, listenVsock } from '../../../src/agent/transport/vsock.js';
 import { buildVsockAddon, openFds, readBytes } from './fixtures.js';
@@ -37,7 +37,7 @@ const CONNECT_ERRNOS = ['ENODEV', 'ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EH
 const UNREACHABLE_CID = 0x7fff_fff0;
 
 function expectCleanConnectError(error: unknown, cid: number, port: number): void {
-  if (error instanceof RpcError) {
+  if (error instanceof RuntimeError) {
     expect(error.code).toBe(Code.DEADLINE_EXCEEDED);
     expect(error.message).toContain(`vsock cid ${cid} port ${port}`);
     return;
@@ -133,7 +133,7 @@ describe('connectVsock / listenVsock on this host', () => {
     const r = await settle(connectVsock(UNREACHABLE_CID, 1024));
     expect(r.ok).toBe(false);
     if (!r.ok) {
-      expect(r.error).not.toBeInstanceOf(RpcError);
+      expect(r.error).not.toBeInstanceOf(RuntimeError);
       expectCleanConnectError(r.error, UNREACHABLE_CID, 1024);
     }
     await new Promise((res) => setTimeout(res, 20));
@@ -147,7 +147,7 @@ describe('connectVsock / listenVsock on this host', () => {
     ac.abort();
     const r = await settle(connectVsock(UNREACHABLE_CID, 1024, { signal: ac.signal }));
     expect(r.ok).toBe(false);
-    if (!r.ok) expect((r.error as RpcError).code).toBe(Code.CANCELLED);
+    if (!r.ok) expect((r.error as RuntimeError).code).toBe(Code.CANCELLED);
     await new Promise((res) => setTimeout(res, 20));
     expect(openFds()).toBe(fds);
   });
