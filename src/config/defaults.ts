@@ -73,6 +73,7 @@ export const QEMU_DEFAULTS: QemuConfig = deepFreeze({
   enableMemPrealloc: false,
   enableIommu: false,
   disableVhostNet: false,
+  extraMonitorSocket: '',
 });
 
 export const AGENT_DEFAULTS: AgentConfig = deepFreeze({

@@ -7,6 +7,7 @@ import type { SectionReader } from './section-reader.js';
 import {
   ACCELS,
   BLOCK_DEVICE_DRIVERS,
+  EXTRA_MONITOR_SOCKETS,
   ROOTFS_TYPES,
   SHARED_FS_KINDS,
   VIRTIO_FS_CACHE_MODES,
@@ -26,7 +27,7 @@ const KATA_ONLY_KEYS: ReadonlySet<string> = new Set([
   'vhost_user_reconnect_timeout_sec', 'file_mem_backend', 'valid_file_mem_backends',
   'valid_entropy_sources', 'rx_rate_limiter_max_rate', 'tx_rate_limiter_max_rate',
   'reclaim_guest_freed_memory', 'indep_iothreads', 'confidential_guest', 'sev_snp_guest',
-  'extra_monitor_socket', 'hypervisor_loglevel', 'disable_nesting_checks',
+  'hypervisor_loglevel', 'disable_nesting_checks',
   'tdx_quote_generation_service_socket_port',
 ]);
 
@@ -76,6 +77,7 @@ export function readQemuSection(r: SectionReader, host: HostFacts): QemuConfig {
     enableMemPrealloc: r.bool('enable_mem_prealloc', d.enableMemPrealloc),
     enableIommu: r.bool('enable_iommu', d.enableIommu),
     disableVhostNet: r.bool('disable_vhost_net', d.disableVhostNet),
+    extraMonitorSocket: r.oneOf('extra_monitor_socket', d.extraMonitorSocket, EXTRA_MONITOR_SOCKETS),
   };
   checkCombinations(r, raw);
   r.warnUnread(KATA_ONLY_KEYS);

@@ -33,6 +33,10 @@ export const VFIO_MODES: readonly VfioMode[] = ['guest-kernel', 'vfio'];
 export type EmptydirMode = 'shared-fs' | 'block-encrypted';
 export const EMPTYDIR_MODES: readonly EmptydirMode[] = ['shared-fs', 'block-encrypted'];
 
+/** `extra_monitor_socket`: a second QEMU monitor for tools ("" = none), as Kata's govmm names them. */
+export type ExtraMonitorSocket = '' | 'hmp' | 'qmp' | 'qmp-pretty';
+export const EXTRA_MONITOR_SOCKETS: readonly ExtraMonitorSocket[] = ['', 'hmp', 'qmp', 'qmp-pretty'];
+
 /** Host facts the normalisations depend on (Kata reads them at load time too). */
 export interface HostFacts {
   readonly cpus: number;
@@ -86,6 +90,8 @@ export interface QemuConfig {
   readonly enableIommu: boolean;
   /** vhost-net is used only when KVM runs the VM and /dev/vhost-net opens; this turns it off. */
   readonly disableVhostNet: boolean;
+  /** A second monitor socket at <run dir>/extra-monitor.sock, for tools; ours stays connected. */
+  readonly extraMonitorSocket: ExtraMonitorSocket;
 }
 
 /** The union grows when more hypervisors are supported. */

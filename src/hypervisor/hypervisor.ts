@@ -34,10 +34,16 @@ export interface ResizeResult {
 }
 
 export interface VmExit {
+  /** The VM process's own exit status (null when it never ran or was killed). */
   readonly code: number | null;
   readonly signal: NodeJS.Signals | null;
-  /** Last lines of the hypervisor's stderr, for error messages. */
+  /** Last lines of stderr of the process that caused the exit, for error messages. */
   readonly stderr: string;
+  /**
+   * Why the VM is gone, in words for logs and errors: "qemu exited with code 0",
+   * "qemu killed by SIGKILL", "stopped by the runtime", or a helper's death that took it down.
+   */
+  readonly reason: string;
 }
 
 export interface Hypervisor {
@@ -50,7 +56,10 @@ export interface Hypervisor {
   readonly exited: Promise<VmExit>;
   /** Boots the VM; resolves once the hypervisor is controllable. */
   start(signal?: AbortSignal): Promise<void>;
-  /** Graceful, then forced; always reaps every helper process and removes sockets. */
+  /**
+   * Graceful, then forced, and bounded (a few seconds even for a frozen VM); always reaps
+   * every helper process and removes sockets. Idempotent.
+   */
   stop(): Promise<void>;
   resources(): VmResources;
   resizeVcpus(target: number): Promise<ResizeResult>;

@@ -62,6 +62,7 @@ enable_hugepages = true
 enable_mem_prealloc = true
 enable_iommu = true
 disable_vhost_net = true
+extra_monitor_socket = "qmp"
 msize_9p = 8192
 disable_selinux = false
 block_device_aio = "io_uring"
@@ -143,6 +144,7 @@ describe('parseConfig: Kata keys', () => {
       enableMemPrealloc: true,
       enableIommu: true,
       disableVhostNet: true,
+      extraMonitorSocket: 'qmp',
     });
     expect(c.agent).toEqual({
       enableDebug: true,
@@ -228,6 +230,7 @@ describe('parseConfig: defaults', () => {
       enableVirtioMem: false,
       entropySource: '/dev/urandom',
       disableImageNvdimm: false,
+      extraMonitorSocket: '',
     });
     expect(c.agent).toEqual({
       enableDebug: false,
@@ -296,6 +299,12 @@ describe("parseConfig: Kata's normalisations", () => {
     expect(qemu('default_bridges = 9').hypervisor.defaultBridges).toBe(5);
   });
 
+  it.each(['', 'hmp', 'qmp', 'qmp-pretty'] as const)('extra_monitor_socket = "%s" is a monitor protocol of Kata (no warning)', (v) => {
+    const c = parse(`[hypervisor.qemu]\nextra_monitor_socket = "${v}"\n`);
+    expect(c.hypervisor.extraMonitorSocket).toBe(v);
+    expect(c.warnings).toEqual([]);
+  });
+
   it('refuses a default_maxvcpus below default_vcpus', () => {
     expect(parseError('[hypervisor.qemu]\ndefault_vcpus = 3\ndefault_maxvcpus = 2\n').message).toBe(
       `${FILE}: [hypervisor.qemu] default_maxvcpus = 2: expected at least default_vcpus (3)`,
@@ -318,6 +327,7 @@ describe('parseConfig: errors', () => {
     ['default_memory = 1.5', 'default_memory = 1.5: expected an integer number of MiB'],
     ['shared_fs = "nfs"', 'shared_fs = "nfs": expected one of "virtio-fs", "virtio-9p", "virtio-fs-nydus", "none"'],
     ['accel = "hvf"', 'accel = "hvf": expected one of "kvm", "tcg", "auto"'],
+    ['extra_monitor_socket = "telnet"', 'extra_monitor_socket = "telnet": expected one of "", "hmp", "qmp", "qmp-pretty"'],
     ['enable_debug = "yes"', 'enable_debug = "yes": expected true or false'],
     ['kernel = "vmlinux"', 'kernel = "vmlinux": expected an absolute path or ""'],
     ['default_vcpus = "two"', 'default_vcpus = "two": expected a number of vCPUs (integer or float)'],

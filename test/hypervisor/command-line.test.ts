@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { qemuArgs, qemuCommand, guestKernelParams, type QemuLaunchSpec } from '../../src/hypervisor/qemu/command-line.js';
+import { INHERITED_FD_BASE, qemuArgs, qemuCommand, guestKernelParams, type QemuLaunchSpec } from '../../src/hypervisor/qemu/command-line.js';
 import { qemuLaunchSpec, useVhostNet } from '../../src/hypervisor/qemu/launch-spec.js';
 import { QEMU_DEFAULTS } from '../../src/config/defaults.js';
 
@@ -72,6 +72,32 @@ describe('qemuArgs', () => {
     expect(vsock.join(' ')).not.toContain('virtserialport');
   });
 
+  it('hands our vhost-vsock descriptor to QEMU as its fd 3, whatever its number is here', () => {
+    const withFd = { ...spec, agent: { kind: 'vsock', cid: 1234567, vhostFd: 42 } } as const;
+    const cmd = qemuCommand(withFd);
+    expect(values(cmd.args, '-device')).toContain('vhost-vsock-pci,id=vsock0,guest-cid=1234567,vhostfd=3');
+    expect(cmd.inheritFds).toEqual([42]);
+    expect(INHERITED_FD_BASE).toBe(3);
+    // Through nsenter too: it execs QEMU, so the descriptor arrives unchanged.
+    expect(qemuCommand({ ...withFd, netns: '/run/netns/x' }).inheritFds).toEqual([42]);
+    // Without a descriptor QEMU opens /dev/vhost-vsock itself; nothing is inherited.
+    const noFd = qemuCommand({ ...spec, agent: { kind: 'vsock', cid: 9 } });
+    expect(values(noFd.args, '-device')).toContain('vhost-vsock-pci,id=vsock0,guest-cid=9');
+    expect(noFd.inheritFds).toEqual([]);
+    expect(qemuCommand(spec).inheritFds).toEqual([]);
+  });
+
+  it('adds the extra monitor socket as Kata spells each protocol, next to our own QMP', () => {
+    const sock = '/run/vm/extra-monitor.sock';
+    const at = (protocol: 'hmp' | 'qmp' | 'qmp-pretty'): string[] => qemuArgs({ ...spec, extraMonitor: { protocol, socketPath: sock } });
+    expect(values(at('qmp'), '-qmp')).toEqual(['unix:/run/vm/qmp.sock,server=on,wait=off', `unix:${sock},server=on,wait=off`]);
+    expect(values(at('qmp-pretty'), '-qmp-pretty')).toEqual([`unix:${sock},server=on,wait=off`]);
+    expect(values(at('hmp'), '-monitor')).toEqual([`unix:${sock},server=on,wait=off`]);
+    expect(values(at('hmp'), '-qmp')).toEqual(['unix:/run/vm/qmp.sock,server=on,wait=off']);
+    expect(qemuArgs(spec)).not.toContain('-monitor');
+    expect(values(qemuArgs(spec), '-qmp')).toHaveLength(1);
+  });
+
   it('controls QEMU over QMP and writes its pid and console where told', () => {
     const args = qemuArgs(spec);
     expect(values(args, '-qmp')).toEqual(['unix:/run/vm/qmp.sock,server=on,wait=off']);
@@ -116,6 +142,24 @@ describe('pod NICs', () => {
     const launch = qemuLaunchSpec(QEMU_DEFAULTS, { ...inputs, accel: 'tcg', network: { netns: '/run/netns/x', nics: [{ tap: 'tap0_kata', mac: 'aa:bb:cc:dd:ee:ff', mtu: 1500 }] } });
     expect(launch.netns).toBe('/run/netns/x');
     expect(launch.nics).toEqual([{ tap: 'tap0_kata', mac: 'aa:bb:cc:dd:ee:ff', mtu: 1500, vhost: false }]);
+  });
+});
+
+describe('qemuLaunchSpec', () => {
+  const inputs = { sandboxId: 's', runDir: '/run/vc/vm/s', accel: 'tcg' as const, vcpus: 1, maxVcpus: 2, memoryMiB: 256, maxMemoryMiB: 1024, debug: false };
+
+  it('puts extra_monitor_socket at <run dir>/extra-monitor.sock, and none by default', () => {
+    expect(qemuLaunchSpec(QEMU_DEFAULTS, inputs).extraMonitor).toBeUndefined();
+    expect(qemuLaunchSpec({ ...QEMU_DEFAULTS, extraMonitorSocket: 'qmp' }, inputs).extraMonitor).toEqual({
+      protocol: 'qmp',
+      socketPath: '/run/vc/vm/s/extra-monitor.sock',
+    });
+  });
+
+  it('uses vhost-vsock with the claimed CID and descriptor, virtio-serial without a CID', () => {
+    expect(qemuLaunchSpec(QEMU_DEFAULTS, inputs).agent).toEqual({ kind: 'serial', socketPath: '/run/vc/vm/s/kata.sock' });
+    expect(qemuLaunchSpec(QEMU_DEFAULTS, { ...inputs, vsockCid: 77, vhostFd: 21 }).agent).toEqual({ kind: 'vsock', cid: 77, vhostFd: 21 });
+    expect(qemuLaunchSpec(QEMU_DEFAULTS, { ...inputs, vsockCid: 77 }).agent).toEqual({ kind: 'vsock', cid: 77 });
   });
 });
 

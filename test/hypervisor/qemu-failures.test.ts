@@ -1,6 +1,6 @@
 // Bad input to the QEMU driver: each failure is clear, fast, and leaves nothing behind.
 import { describe, it, expect, beforeEach, afterEach } from 'vitest';
-import { mkdtempSync, rmSync, existsSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, rmSync, existsSync, writeFileSync, mkdirSync, openSync, fstatSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
@@ -8,6 +8,7 @@ import { pino } from 'pino';
 import { QemuHypervisor, qemuRunPaths } from '../../src/hypervisor/qemu/qemu.js';
 import type { QemuLaunchSpec } from '../../src/hypervisor/qemu/command-line.js';
 import { Code, RuntimeError } from '../../src/errors/index.js';
+import { GUEST_DIR, guestBuilt } from '../vm/vm-config.js';
 
 const log = pino({ level: 'silent' });
 
@@ -85,5 +86,21 @@ describe('QemuHypervisor bad input', () => {
     mkdirSync(runDir, { recursive: true });
     const err = await startFails(specFor(runDir, kernel));
     expect(err.message).toMatch(/qemu exited/);
+  });
+
+  // /dev/null stands for /dev/vhost-vsock holding a claimed CID: QEMU must receive it as
+  // fd 3 (then vhost_set_owner fails on it, where a missing fd 3 gives "Bad file descriptor").
+  it.skipIf(!guestBuilt())('hands the vhost-vsock descriptor to QEMU as its fd 3 and closes ours', async () => {
+    const fd = openSync('/dev/null', 'r+');
+    // A loadable kernel, so QEMU gets as far as creating the device.
+    const err = await startFails(specFor(runDir, join(GUEST_DIR, 'vmlinux'), { agent: { kind: 'vsock', cid: 5, vhostFd: fd } }));
+    expect(err.message).toContain('vhost_set_owner failed: Inappropriate ioctl for device');
+    expect(() => fstatSync(fd)).toThrow(/EBADF/);
+  });
+
+  it('closes the vhost-vsock descriptor when the start fails before QEMU runs', async () => {
+    const fd = openSync('/dev/null', 'r+');
+    await startFails(specFor(runDir, join(dir, 'no-kernel'), { agent: { kind: 'vsock', cid: 5, vhostFd: fd } }));
+    expect(() => fstatSync(fd)).toThrow(/EBADF/);
   });
 });

@@ -1,11 +1,12 @@
 /* AF_VSOCK for Node: Node's net.Socket rejects vsock descriptors, so this binding
  * supplies the socket syscalls plus a libuv poll watcher; src/agent/transport/vsock.ts
- * builds the Duplex on top. */
+ * builds the Duplex on top. vhost.c claims a guest CID on /dev/vhost-vsock for QEMU. */
 #include <linux/vm_sockets.h>
 #include <node_api.h>
 
 #include "napi-util.h"
 #include "syscalls.h"
+#include "vhost.h"
 #include "watcher.h"
 
 static napi_status set_fn(napi_env env, napi_value exports, const char *name, napi_callback cb) {
@@ -33,6 +34,7 @@ static napi_value init(napi_env env, napi_value exports) {
       set_fn(env, exports, "shutdown", vs_shutdown) != napi_ok ||
       set_fn(env, exports, "close", vs_close) != napi_ok ||
       set_fn(env, exports, "socketpair", vs_socketpair) != napi_ok ||
+      set_fn(env, exports, "openVhostVsock", vs_open_vhost_vsock) != napi_ok ||
       set_u32(env, exports, "VMADDR_CID_ANY", VMADDR_CID_ANY) != napi_ok ||
       set_u32(env, exports, "VMADDR_CID_LOCAL", VMADDR_CID_LOCAL) != napi_ok ||
       set_u32(env, exports, "VMADDR_CID_HOST", VMADDR_CID_HOST) != napi_ok ||

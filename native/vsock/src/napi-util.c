@@ -48,6 +48,16 @@ int arg_buffer(napi_env env, napi_value v, const char *name, void **data, size_t
   return napi_get_buffer_info(env, v, data, len) == napi_ok;
 }
 
+int arg_string(napi_env env, napi_value v, const char *name, char *buf, size_t size) {
+  napi_valuetype t;
+  size_t len = 0;
+  if (napi_typeof(env, v, &t) != napi_ok) return 0;
+  if (t != napi_string) return type_error(env, name, "a string");
+  if (napi_get_value_string_utf8(env, v, NULL, 0, &len) != napi_ok) return 0;
+  if (len + 1 > size) return type_error(env, name, "a shorter string");
+  return napi_get_value_string_utf8(env, v, buf, size, &len) == napi_ok;
+}
+
 napi_value throw_errno(napi_env env, int err, const char *syscall, const char *what, const char *hint) {
   char code[32], reason[128], msg[512];
   napi_value code_v, msg_v, error, errno_v, syscall_v;

@@ -17,6 +17,8 @@ int get_args(napi_env env, napi_callback_info info, size_t n, napi_value *argv, 
 int arg_int32(napi_env env, napi_value v, const char *name, int32_t *out);
 int arg_uint32(napi_env env, napi_value v, const char *name, uint32_t *out);
 int arg_buffer(napi_env env, napi_value v, const char *name, void **data, size_t *len);
+/* A string that fits `size` bytes with its NUL; longer ones are refused, never truncated. */
+int arg_string(napi_env env, napi_value v, const char *name, char *buf, size_t size);
 
 /*
  * Throws an Error shaped like Node's system errors: message

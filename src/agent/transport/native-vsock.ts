@@ -36,6 +36,12 @@ export interface VsockBinding {
   close(fd: number): void;
   /** A connected AF_UNIX pair: exercises the stream layer on hosts without vsock. */
   socketpair(): [number, number];
+  /**
+   * Opens `path` (/dev/vhost-vsock) and claims a free guest CID, searching from `startCid`
+   * (3..2^32-2) as Kata does; the close-on-exec descriptor holds the CID until closed.
+   * Throws an Error with code/errno/syscall ("open" or "ioctl"); nothing stays open then.
+   */
+  openVhostVsock(path: string, startCid: number): { fd: number; cid: number };
   Watcher: new (fd: number, onEvent: (status: number, events: number) => void) => NativeWatcher;
   VMADDR_CID_ANY: number;
   VMADDR_CID_LOCAL: number;

@@ -23,12 +23,18 @@ export interface QemuLaunchSpec {
   readonly sharedFs?: { readonly socketPath: string; readonly tag: string; readonly queueSize: number };
   readonly agent:
     | { readonly kind: 'serial'; readonly socketPath: string }
+    /**
+     * `vhostFd`: our open /dev/vhost-vsock descriptor that already holds `cid` (Kata's way);
+     * QEMU inherits it as INHERITED_FD_BASE. Without it QEMU opens the device itself.
+     */
     | { readonly kind: 'vsock'; readonly cid: number; readonly vhostFd?: number };
   /** The pod's NICs: tap devices in `netns`, each a virtio-net device with the pod interface's MAC. */
   readonly nics?: readonly NicSpec[];
   /** Network namespace QEMU runs in (it opens the taps by name there). */
   readonly netns?: string;
   readonly qmpSocket: string;
+  /** Kata's `extra_monitor_socket`: a second monitor for tools, next to our own QMP connection. */
+  readonly extraMonitor?: { readonly protocol: MonitorProtocol; readonly socketPath: string };
   /** The guest's serial console is written here (ttyS0). */
   readonly consoleLog: string;
   readonly pidFile: string;
@@ -39,6 +45,11 @@ export interface NicSpec extends VmNic {
   /** In-kernel virtio-net datapath: only with KVM and an openable /dev/vhost-net. */
   readonly vhost: boolean;
 }
+
+export type MonitorProtocol = 'hmp' | 'qmp' | 'qmp-pretty';
+
+/** The first descriptor number QEMU sees our inherited descriptors at (after stdin, stdout, stderr). */
+export const INHERITED_FD_BASE = 3;
 
 /** Name of the virtio-serial port the guest agent looks for (Kata's). */
 export const AGENT_SERIAL_PORT = 'agent.channel.0';
@@ -94,6 +105,7 @@ export function qemuArgs(spec: QemuLaunchSpec): string[] {
     '-smp', `${spec.vcpus},cores=1,threads=1,sockets=${spec.maxVcpus},maxcpus=${spec.maxVcpus}`,
     '-m', `${spec.memoryMiB}M,slots=${spec.memorySlots},maxmem=${spec.maxMemoryMiB}M`,
     '-qmp', `unix:${spec.qmpSocket},server=on,wait=off`,
+    ...(spec.extraMonitor ? monitorArgs(spec.extraMonitor.protocol, spec.extraMonitor.socketPath) : []),
     '-pidfile', spec.pidFile,
     '-nodefaults', '-no-user-config', '-nographic', '-no-reboot',
     '-chardev', `file,id=console,path=${spec.consoleLog}`,
@@ -125,12 +137,22 @@ export function qemuArgs(spec: QemuLaunchSpec): string[] {
       '-device', `virtserialport,bus=serial0.0,chardev=char-agent,name=${AGENT_SERIAL_PORT}`,
     );
   } else {
-    const fd = spec.agent.vhostFd !== undefined ? `,vhostfd=${spec.agent.vhostFd}` : '';
+    const fd = spec.agent.vhostFd !== undefined ? `,vhostfd=${inheritedFds(spec).indexOf(spec.agent.vhostFd) + INHERITED_FD_BASE}` : '';
     args.push('-device', `vhost-vsock-pci,id=vsock0,guest-cid=${spec.agent.cid}${fd}`);
   }
   (spec.nics ?? []).forEach((nic, i) => args.push(...nicArgs(nic, i)));
   args.push('-device', 'virtio-rng-pci,id=rng0');
   return args;
+}
+
+/** As Kata's govmm spells it: HMP is `-monitor`, the QMP flavours are their own flags. */
+function monitorArgs(protocol: MonitorProtocol, socketPath: string): string[] {
+  return [protocol === 'hmp' ? '-monitor' : `-${protocol}`, `unix:${socketPath},server=on,wait=off`];
+}
+
+/** Our descriptors QEMU must inherit, in the order it sees them from INHERITED_FD_BASE on. */
+export function inheritedFds(spec: QemuLaunchSpec): number[] {
+  return spec.agent.kind === 'vsock' && spec.agent.vhostFd !== undefined ? [spec.agent.vhostFd] : [];
 }
 
 /** A tap netdev and its virtio-net device; `romfile=` because the guest boots without PXE. */
@@ -142,12 +164,21 @@ function nicArgs(nic: NicSpec, i: number): string[] {
   ];
 }
 
+export interface QemuCommand {
+  readonly file: string;
+  readonly args: string[];
+  /** Our descriptors to pass as QEMU's fd 3, 4, ... (see INHERITED_FD_BASE). */
+  readonly inheritFds: number[];
+}
+
 /**
  * What to exec: QEMU itself, or QEMU entered into the pod's network namespace first.
- * nsenter with only --net execs without forking, so the pid is QEMU's.
+ * nsenter with only --net execs without forking, so the pid is QEMU's and the inherited
+ * descriptors reach QEMU unchanged.
  */
-export function qemuCommand(spec: QemuLaunchSpec): { file: string; args: string[] } {
+export function qemuCommand(spec: QemuLaunchSpec): QemuCommand {
   const args = qemuArgs(spec);
-  if (!spec.netns) return { file: spec.qemuPath, args };
-  return { file: 'nsenter', args: [`--net=${spec.netns}`, '--', spec.qemuPath, ...args] };
+  const inheritFds = inheritedFds(spec);
+  if (!spec.netns) return { file: spec.qemuPath, args, inheritFds };
+  return { file: 'nsenter', args: [`--net=${spec.netns}`, '--', spec.qemuPath, ...args], inheritFds };
 }

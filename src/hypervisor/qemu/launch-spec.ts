@@ -20,6 +20,11 @@ export interface LaunchInputs {
   readonly tscKhz?: number;
   /** Undefined when the host has no vhost-vsock: the agent then uses virtio-serial. */
   readonly vsockCid?: number;
+  /**
+   * The /dev/vhost-vsock descriptor that holds `vsockCid` (from probeAgentChannel). QEMU
+   * inherits it; the QemuHypervisor built from this spec owns and closes our copy.
+   */
+  readonly vhostFd?: number;
   /** The pod's network: the namespace QEMU runs in and the taps it attaches there. */
   readonly network?: { readonly netns: string; readonly nics: readonly VmNic[] };
   /** Whether /dev/vhost-net opens on this host (read by the caller, a host fact). */
@@ -55,10 +60,14 @@ export function qemuLaunchSpec(cfg: QemuConfig, inp: LaunchInputs): QemuLaunchSp
       extra: cfg.kernelParams.split(/\s+/).filter(Boolean),
     }),
     sharedFs: virtioFs ? { socketPath: paths.virtiofsd, tag: SHARED_FS_TAG, queueSize: 1024 } : undefined,
-    agent: inp.vsockCid !== undefined ? { kind: 'vsock', cid: inp.vsockCid } : { kind: 'serial', socketPath: paths.agent },
+    agent:
+      inp.vsockCid !== undefined
+        ? { kind: 'vsock', cid: inp.vsockCid, ...(inp.vhostFd !== undefined ? { vhostFd: inp.vhostFd } : {}) }
+        : { kind: 'serial', socketPath: paths.agent },
     netns: inp.network?.netns,
     nics: (inp.network?.nics ?? []).map((n) => ({ ...n, vhost: useVhostNet(cfg, inp) })),
     qmpSocket: paths.qmp,
+    extraMonitor: cfg.extraMonitorSocket ? { protocol: cfg.extraMonitorSocket, socketPath: paths.extraMonitor } : undefined,
     consoleLog: paths.console,
     pidFile: paths.pid,
   };

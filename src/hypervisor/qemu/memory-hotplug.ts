@@ -1,8 +1,9 @@
 // Memory hotplug over QMP: one DIMM (one slot) per growth step. Memory never shrinks
 // (QEMU 7.2 can crash unplugging a DIMM after a CPU unplug).
 import { Code, RuntimeError } from '../../errors/index.js';
+import { AsyncMutex } from '../async-mutex.js';
 import type { ResizeResult } from '../hypervisor.js';
-import type { QmpClient } from './qmp-client.js';
+import type { QmpCommands } from './qmp-client.js';
 
 /** How long the guest gets to acknowledge a new DIMM before onlining is attempted anyway. */
 const GUEST_ACK_TIMEOUT_MS = 10_000;
@@ -20,8 +21,10 @@ export class MemoryHotplug {
   private used = 0;
 
   constructor(
-    private readonly qmp: QmpClient,
+    private readonly qmp: QmpCommands,
     private readonly limits: MemoryHotplugLimits,
+    /** Shared with vCPU hotplug by the hypervisor, so every resize of a VM runs alone. */
+    private readonly lock = new AsyncMutex(),
   ) {}
 
   get currentMiB(): number {
@@ -32,10 +35,15 @@ export class MemoryHotplug {
     return this.used;
   }
 
+  /** Serialized: the next DIMM's id comes from the slots used so far, which must not interleave. */
   async resize(targetMiB: number): Promise<ResizeResult> {
     if (!Number.isInteger(targetMiB) || targetMiB < 0) {
       throw new RuntimeError(Code.INVALID_ARGUMENT, `memory: target ${targetMiB} MiB must be a non-negative integer`);
     }
+    return this.lock.run(() => this.grow(targetMiB));
+  }
+
+  private async grow(targetMiB: number): Promise<ResizeResult> {
     if (targetMiB <= this.currentMiB) {
       return targetMiB < this.currentMiB
         ? { current: this.currentMiB, limitedBy: 'memory is never hot-removed' }

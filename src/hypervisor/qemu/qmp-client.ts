@@ -25,11 +25,21 @@ interface Pending {
   command: string;
   resolve: (v: unknown) => void;
   reject: (e: Error) => void;
-  timer?: NodeJS.Timeout;
+  timer: NodeJS.Timeout;
 }
+
+/** A command QEMU has not answered by then is reported, never awaited forever. */
+export const DEFAULT_QMP_COMMAND_TIMEOUT_MS = 10_000;
 
 export interface QmpConnectOptions {
   /** Bound for the greeting and capabilities negotiation. */
+  timeoutMs?: number;
+  /** Deadline of every command that does not set its own (DEFAULT_QMP_COMMAND_TIMEOUT_MS). */
+  commandTimeoutMs?: number;
+}
+
+export interface QmpExecuteOptions {
+  /** This command's deadline, instead of the client's default. */
   timeoutMs?: number;
 }
 
@@ -38,19 +48,23 @@ export class QmpClient extends EventEmitter<{ event: [QmpEvent]; close: [] }> {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
   private greeting: ((v: unknown) => void) | undefined;
-  private closedErr: Error | undefined;
+  /** Set once the socket failed or closed: every later command fails at once with it. */
+  private closedWhy: string | undefined;
   readonly closed: Promise<void>;
 
-  private constructor(private readonly sock: Socket) {
+  private constructor(
+    private readonly sock: Socket,
+    private readonly commandTimeoutMs: number,
+  ) {
     super();
     sock.setEncoding('utf8');
     sock.on('data', (chunk: string) => this.onData(chunk));
     this.closed = new Promise((resolve) => {
       sock.on('close', () => {
-        this.closedErr ??= new RuntimeError(Code.UNAVAILABLE, 'qmp: connection closed');
+        this.closedWhy ??= 'connection closed';
         for (const p of this.pending.values()) {
           clearTimeout(p.timer);
-          p.reject(this.closedErr);
+          p.reject(new RuntimeError(Code.UNAVAILABLE, `qmp ${p.command}: no reply, ${this.closedWhy}`));
         }
         this.pending.clear();
         this.emit('close');
@@ -58,21 +72,33 @@ export class QmpClient extends EventEmitter<{ event: [QmpEvent]; close: [] }> {
       });
     });
     sock.on('error', (err) => {
-      this.closedErr = new RuntimeError(Code.UNAVAILABLE, `qmp: ${err.message}`, { cause: err });
+      this.closedWhy = `connection failed: ${err.message}`;
     });
   }
 
   /** Connects, waits for QEMU's greeting and leaves capabilities-negotiation mode. */
   static async connect(path: string, opts: QmpConnectOptions = {}): Promise<QmpClient> {
     const timeoutMs = opts.timeoutMs ?? 10_000;
+    const commandTimeoutMs = checkedTimeout(opts.commandTimeoutMs ?? DEFAULT_QMP_COMMAND_TIMEOUT_MS, 'commandTimeoutMs');
     const sock = connect(path);
-    await new Promise<void>((resolve, reject) => {
-      sock.once('connect', resolve);
-      sock.once('error', (err) => reject(new RuntimeError(Code.UNAVAILABLE, `qmp: connect ${path}: ${err.message}`)));
+    await withTimeout(
+      new Promise<void>((resolve, reject) => {
+        sock.once('connect', resolve);
+        sock.once('error', (err) => reject(new RuntimeError(Code.UNAVAILABLE, `qmp: connect ${path}: ${err.message}`)));
+      }),
+      timeoutMs,
+      `qmp: connect ${path}: not accepted within ${timeoutMs} ms`,
+    ).catch((err: unknown) => {
+      sock.destroy();
+      throw err;
     });
-    const client = new QmpClient(sock);
+    const client = new QmpClient(sock, commandTimeoutMs);
     try {
-      await withTimeout(new Promise((resolve) => (client.greeting = resolve)), timeoutMs, `qmp: no greeting on ${path}`);
+      const greeted = new Promise((resolve) => (client.greeting = resolve));
+      const closed = client.closed.then(() => {
+        throw new RuntimeError(Code.UNAVAILABLE, `qmp: ${path} closed before QEMU's greeting`);
+      });
+      await withTimeout(Promise.race([greeted, closed]), timeoutMs, `qmp: no greeting on ${path} within ${timeoutMs} ms`);
       await client.execute('qmp_capabilities', undefined, { timeoutMs });
     } catch (err) {
       client.close();
@@ -81,20 +107,28 @@ export class QmpClient extends EventEmitter<{ event: [QmpEvent]; close: [] }> {
     return client;
   }
 
-  execute<T = unknown>(command: string, args?: Record<string, unknown>, opts: { timeoutMs?: number } = {}): Promise<T> {
-    if (this.closedErr || this.sock.destroyed) {
-      return Promise.reject(this.closedErr ?? new RuntimeError(Code.UNAVAILABLE, 'qmp: connection closed'));
+  /**
+   * Runs one command. It always has a deadline (the client's default unless `opts.timeoutMs`):
+   * past it the command fails with DEADLINE_EXCEEDED naming it; QEMU may still carry it out,
+   * and its late reply is dropped. A closing connection fails every pending command.
+   */
+  execute<T = unknown>(command: string, args?: Record<string, unknown>, opts: QmpExecuteOptions = {}): Promise<T> {
+    if (this.closedWhy !== undefined || this.sock.destroyed) {
+      return Promise.reject(new RuntimeError(Code.UNAVAILABLE, `qmp ${command}: ${this.closedWhy ?? 'connection closed'}`));
+    }
+    let timeoutMs: number;
+    try {
+      timeoutMs = checkedTimeout(opts.timeoutMs ?? this.commandTimeoutMs, `timeoutMs of ${command}`);
+    } catch (err) {
+      return Promise.reject(err);
     }
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
-      const p: Pending = { command, resolve: resolve as (v: unknown) => void, reject };
-      if (opts.timeoutMs) {
-        p.timer = setTimeout(() => {
-          this.pending.delete(id);
-          reject(new RuntimeError(Code.DEADLINE_EXCEEDED, `qmp ${command}: no reply within ${opts.timeoutMs} ms`));
-        }, opts.timeoutMs);
-      }
-      this.pending.set(id, p);
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new RuntimeError(Code.DEADLINE_EXCEEDED, `qmp ${command}: no reply within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.pending.set(id, { command, resolve: resolve as (v: unknown) => void, reject, timer });
       this.sock.write(JSON.stringify({ execute: command, ...(args ? { arguments: args } : {}), id }) + '\n');
     });
   }
@@ -158,6 +192,17 @@ export class QmpClient extends EventEmitter<{ event: [QmpEvent]; close: [] }> {
       else p.resolve(msg.return);
     }
   }
+}
+
+/** What drivers (hotplug) need of a QMP connection, so tests can stand in for QEMU. */
+export type QmpCommands = Pick<QmpClient, 'execute' | 'waitEvent'>;
+
+/** A deadline must be a positive, finite number of milliseconds: "no deadline" is not allowed. */
+function checkedTimeout(ms: number, what: string): number {
+  if (!Number.isFinite(ms) || ms <= 0) {
+    throw new RuntimeError(Code.INVALID_ARGUMENT, `qmp: ${what} must be a positive number of milliseconds, not ${ms}`);
+  }
+  return ms;
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {

@@ -2,8 +2,9 @@
 // recently added first. Boot CPUs are never removed.
 import type { Logger } from '../../log/logger.js';
 import { Code, RuntimeError } from '../../errors/index.js';
+import { AsyncMutex } from '../async-mutex.js';
 import type { ResizeResult } from '../hypervisor.js';
-import type { QmpClient } from './qmp-client.js';
+import type { QmpCommands } from './qmp-client.js';
 
 interface HotpluggableCpu {
   type: string;
@@ -19,23 +20,28 @@ export class VcpuHotplug {
   private readonly added: string[] = [];
 
   constructor(
-    private readonly qmp: QmpClient,
+    private readonly qmp: QmpCommands,
     private readonly boot: number,
     private readonly max: number,
     private readonly log: Logger,
+    /** Shared with memory hotplug by the hypervisor, so every resize of a VM runs alone. */
+    private readonly lock = new AsyncMutex(),
   ) {}
 
   get current(): number {
     return this.boot + this.added.length;
   }
 
+  /** Serialized: a resize reads QEMU's free slots and then fills them, which must not interleave. */
   async resize(target: number): Promise<ResizeResult> {
     if (!Number.isInteger(target) || target < 1) {
       throw new RuntimeError(Code.INVALID_ARGUMENT, `vcpus: target ${target} must be a positive integer`);
     }
-    if (target > this.current) return this.grow(target);
-    if (target < this.current) return this.shrink(target);
-    return { current: this.current };
+    return this.lock.run(async () => {
+      if (target > this.current) return this.grow(target);
+      if (target < this.current) return this.shrink(target);
+      return { current: this.current };
+    });
   }
 
   private async grow(target: number): Promise<ResizeResult> {

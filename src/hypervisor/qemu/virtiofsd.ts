@@ -26,7 +26,7 @@ export async function startVirtiofsd(o: VirtiofsdOptions, timeoutMs = 5000): Pro
   const proc = new SupervisedProcess('virtiofsd', o.path, virtiofsdArgs(o));
   const deadline = Date.now() + timeoutMs;
   while (!existsSync(o.socketPath)) {
-    if (!proc.running) throw new RuntimeError(Code.INTERNAL, describeExit('virtiofsd', await proc.exited));
+    if (!proc.running) throw new RuntimeError(Code.INTERNAL, describeExit(await proc.exited));
     if (Date.now() > deadline) {
       await proc.kill();
       throw new RuntimeError(Code.DEADLINE_EXCEEDED, `virtiofsd did not create ${o.socketPath} within ${timeoutMs} ms`);
