@@ -117,6 +117,7 @@ export const HYPERVISOR_OVERRIDES: Readonly<Record<string, Override>> = {
   enable_iothreads: setBool('enableIothreads'),
   disable_image_nvdimm: setBool('disableImageNvdimm'),
   use_legacy_serial: setBool('useLegacySerial'),
+  disable_vhost_net: setBool('disableVhostNet'),
   block_device_driver: (d, v) => {
     d.hypervisor.blockDeviceDriver = v.oneOf(BLOCK_DEVICE_DRIVERS);
   },

@@ -1,12 +1,14 @@
-// Pod annotations that override the configuration, with Kata's rules: every
-// io.katacontainers.config.hypervisor.* annotation must be allowed by enable_annotations
-// (checked for all of them before any is applied), hypervisor and virtiofsd paths must
-// match the valid_* globs, and runtime/agent annotations are applied without a gate,
-// as Kata does. Unknown Kata annotations are ignored with a warning.
+// Pod annotations that override the configuration, with the rules of Kata's Go runtime
+// (pkg/oci/utils.go addAnnotations): every io.katacontainers.config.hypervisor.* key,
+// known or not, must be allowed by enable_annotations, all checked before any is applied,
+// and refused with Kata's "annotation <key> is not enabled"; hypervisor and virtiofsd
+// paths must match the valid_* globs; runtime and agent annotations have no gate. Names
+// Kata does not read are ignored, as Kata does; we also leave a warning in the config.
 import { invalidArgument } from '../errors/index.js';
 import {
   AGENT_ANNOTATION_PREFIX,
   HYPERVISOR_ANNOTATION_PREFIX,
+  KATA_ANNOTATION_SUFFIXES,
   RUNTIME_ANNOTATION_PREFIX,
   VCPUS_PINNING_ANNOTATION,
 } from './annotation-keys.js';
@@ -58,7 +60,7 @@ export function applyAnnotations(config: KataConfig, annotations: Readonly<Recor
       (overrides[suffix] as Override)(draft, value);
       touched = true;
     } else {
-      warnings.push(`annotation ${key}: not supported by this runtime, ignored`);
+      warnings.push(ignoredAnnotation(key, prefix, suffix));
     }
   }
   if (!touched && warnings.length === 0) return config;
@@ -72,6 +74,13 @@ export function applyAnnotations(config: KataConfig, annotations: Readonly<Recor
   }) as KataConfig;
 }
 
+function ignoredAnnotation(key: string, prefix: string, suffix: string): string {
+  return KATA_ANNOTATION_SUFFIXES[prefix]?.has(suffix)
+    ? `annotation ${key}: Kata applies it but this runtime does not implement it; ignored`
+    : `annotation ${key}: not an annotation Kata knows; ignored, as Kata does`;
+}
+
+/** Kata's checkAnnotationNameIsValid; its message starts ours word for word, then says why. */
 function checkEnabled(config: KataConfig, keys: readonly string[]): void {
   const allowed = config.hypervisor.enableAnnotations;
   for (const key of keys) {

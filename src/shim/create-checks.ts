@@ -1,8 +1,9 @@
 // What a VM sandbox cannot honour, refused at Create with a message naming the option,
-// and which configuration file a sandbox uses (Kata's order).
+// which configuration file a sandbox uses (Kata's order), and its warnings, logged once.
 import { statSync } from 'node:fs';
 import { containerd, runtimeoptions } from '../gen/proto.js';
 import { applyAnnotations, CONFIG_PATH_ANNOTATION, loadConfig, type KataConfig } from '../config/index.js';
+import type { Logger } from '../log/logger.js';
 import type { NamespaceType, Spec } from '../oci/runtime-spec.js';
 import { invalidArgument } from '../errors/index.js';
 
@@ -54,12 +55,27 @@ export function refuseHostNamespaces(containerId: string, spec: Spec, podContain
   if (!spec.process?.args?.length) throw invalidArgument(`container ${containerId}: the spec has no process args`);
 }
 
-/** Kata's lookup: config_path annotation, runtime options' config_path, KATA_CONF_FILE, defaults. */
-export async function sandboxConfig(spec: Spec, options: containerd.task.v2.ICreateTaskRequest['options']): Promise<KataConfig> {
+/**
+ * Kata's lookup: config_path annotation, runtime options' config_path, KATA_CONF_FILE,
+ * defaults. Called once per sandbox; with `log`, every configuration warning (unknown
+ * keys, clamped values, ignored annotations) is logged there once, at warn.
+ */
+export async function sandboxConfig(
+  spec: Spec,
+  options: containerd.task.v2.ICreateTaskRequest['options'],
+  log?: Logger,
+): Promise<KataConfig> {
   const annotations = spec.annotations ?? {};
   let path = annotations[CONFIG_PATH_ANNOTATION];
   if (!path && options?.type_url?.endsWith('runtimeoptions.v1.Options') && options.value) {
     path = runtimeoptions.v1.Options.decode(options.value).configPath || undefined;
   }
-  return applyAnnotations(await loadConfig({ path }), annotations);
+  const config = applyAnnotations(await loadConfig({ path }), annotations);
+  if (log) logConfigWarnings(config, log);
+  return config;
+}
+
+/** One warn line per distinct warning, naming the configuration file it concerns. */
+export function logConfigWarnings(config: KataConfig, log: Logger): void {
+  for (const warning of new Set(config.warnings)) log.warn({ configFile: config.source }, `configuration: ${warning}`);
 }

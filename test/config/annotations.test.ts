@@ -60,9 +60,30 @@ describe('applyAnnotations: the enable_annotations gate', () => {
     expect(c.hypervisor.kernelParams).toBe('console=hvc0 debug');
   });
 
-  it('ignores unsupported Kata annotations that pass the gate, with a warning', () => {
+  it("starts its refusal with Kata's own message (pkg/oci/utils.go addAnnotations), word for word", () => {
+    const err = refusal(config('enable_annotations = []'), { [`${HV}kernel_params`]: 'quiet' });
+    expect(err.message.startsWith(`annotation ${HV}kernel_params is not enabled`)).toBe(true);
+  });
+
+  it('gates hypervisor names Kata does not know either: Kata checks every key under the prefix', () => {
+    expect(refusal(config(), { [`${HV}frobnicate`]: '1' }).message).toContain(`annotation ${HV}frobnicate is not enabled`);
+    const c = applyAnnotations(config('enable_annotations = ["frob"]'), { [`${HV}frobnicate`]: '1' });
+    expect(c.warnings).toEqual([`annotation ${HV}frobnicate: not an annotation Kata knows; ignored, as Kata does`]);
+  });
+
+  it('names the first refused key in sorted order (Go ranges over a map: any one of them)', () => {
+    const err = refusal(config(), { [`${HV}memory_slots`]: '4', [`${HV}default_memory`]: '4096' });
+    expect(err.message).toContain(`annotation ${HV}default_memory is not enabled`);
+  });
+
+  it('ignores Kata annotations this runtime does not implement once past the gate, with a warning', () => {
     const c = applyAnnotations(config('enable_annotations = [".*"]'), { [`${HV}msize_9p`]: '8192' });
-    expect(c.warnings).toEqual([`annotation ${HV}msize_9p: not supported by this runtime, ignored`]);
+    expect(c.warnings).toEqual([`annotation ${HV}msize_9p: Kata applies it but this runtime does not implement it; ignored`]);
+  });
+
+  it('applies disable_vhost_net, which Kata reads too', () => {
+    const c = applyAnnotations(config('enable_annotations = ["disable_vhost_net"]'), { [`${HV}disable_vhost_net`]: 'true' });
+    expect(c.hypervisor.disableVhostNet).toBe(true);
   });
 
   it('leaves the config untouched when no Kata annotation is present', () => {
@@ -171,6 +192,42 @@ describe('applyAnnotations: runtime and agent', () => {
 
   it('does not treat inherited object keys as annotation names', () => {
     const c = applyAnnotations(config(), { 'io.katacontainers.config.agent.constructor': 'x' });
-    expect(c.warnings).toEqual(['annotation io.katacontainers.config.agent.constructor: not supported by this runtime, ignored']);
+    expect(c.warnings).toEqual(['annotation io.katacontainers.config.agent.constructor: not an annotation Kata knows; ignored, as Kata does']);
+  });
+
+  it('has no gate for runtime, agent and other io.katacontainers.* names, even with enable_annotations empty', () => {
+    const c = applyAnnotations(config('enable_annotations = []'), {
+      'io.katacontainers.config.runtime.sandbox_cgroup_only': 'true',
+      'io.katacontainers.config.agent.enable_tracing': 'true',
+      'io.katacontainers.enable_vcpus_pinning': 'true',
+    });
+    expect(c.runtime.sandboxCgroupOnly).toBe(true);
+    expect(c.agent.enableTracing).toBe(true);
+    expect(c.runtime.enableVcpusPinning).toBe(true);
+    expect(c.warnings).toEqual([]);
+  });
+
+  it("accepts io.katacontainers.* names Kata does not read (Kata ignores them), warning about the config families' ones", () => {
+    const c = applyAnnotations(config(), {
+      'io.katacontainers.config.runtime.disable_guest_secomp': 'true', // a typo
+      'io.katacontainers.config.agent.policy': 'cGFja2FnZSBhZ2VudF9wb2xpY3k=',
+      'io.katacontainers.config.agent.container_pipe_size': '65536',
+    });
+    expect(c.warnings).toEqual([
+      'annotation io.katacontainers.config.agent.container_pipe_size: Kata applies it but this runtime does not implement it; ignored',
+      'annotation io.katacontainers.config.agent.policy: Kata applies it but this runtime does not implement it; ignored',
+      'annotation io.katacontainers.config.runtime.disable_guest_secomp: not an annotation Kata knows; ignored, as Kata does',
+    ]);
+    expect(c.runtime.disableGuestSeccomp).toBe(config().runtime.disableGuestSeccomp);
+  });
+
+  it('leaves names outside the config families to their own readers, silently', () => {
+    const base = config();
+    const annotations = {
+      'io.katacontainers.pkg.oci.bundle_path': '/run/bundle',
+      'io.katacontainers.container.resource.swappiness': '10',
+      'io.katacontainers.config.unknown_family.x': '1',
+    };
+    expect(applyAnnotations(base, annotations)).toBe(base);
   });
 });

@@ -1,7 +1,14 @@
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CONFIG_PATH_ANNOTATION, type KataConfig } from '../../src/config/index.js';
+import { Code, RuntimeError } from '../../src/errors/index.js';
+import { runtimeoptions } from '../../src/gen/proto.js';
 import type { Spec } from '../../src/oci/runtime-spec.js';
-import { refuseHostNamespaces } from '../../src/shim/create-checks.js';
+import { logConfigWarnings, refuseHostNamespaces, sandboxConfig } from '../../src/shim/create-checks.js';
+import { memoryLogger } from './fake-events.js';
 
 const ns = (...entries: [string, string?][]): Spec => ({
   ociVersion: '1.0.2',
@@ -45,5 +52,63 @@ describe('refuseHostNamespaces', () => {
 
   it('still needs process args', () => {
     expect(() => refuseHostNamespaces('c', { ...ns(...ALL), process: { args: [], cwd: '/', user: { uid: 0, gid: 0 } } }, false)).toThrow(/no process args/);
+  });
+});
+
+describe('sandboxConfig: the configuration warnings reach the shim log', () => {
+  let dir: string;
+  let file: string;
+  const HV = 'io.katacontainers.config.hypervisor.';
+  const spec = (annotations: Record<string, string>): Spec => ({ ...ns(...ALL), annotations });
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'sandbox-config-'));
+    file = join(dir, 'configuration.toml');
+    writeFileSync(file, '[hypervisor.qemu]\nfrobnicate = 1\ndefault_bridges = 9\nenable_annotations = ["msize_9p"]\n');
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('logs every warning once, at warn, with the configuration file', async () => {
+    const { log, lines } = memoryLogger();
+    const config = await sandboxConfig(
+      spec({ [CONFIG_PATH_ANNOTATION]: file, [`${HV}msize_9p`]: '8192', 'io.katacontainers.config.runtime.no_such_thing': '1' }),
+      undefined,
+      log,
+    );
+    expect(config.source).toBe(file);
+    expect(config.warnings).toHaveLength(4);
+    expect(lines).toEqual(
+      config.warnings.map((w) => expect.objectContaining({ level: 'warn', configFile: file, msg: `configuration: ${w}` })),
+    );
+    expect(lines.map((l) => l.msg)).toEqual([
+      `configuration: ${file}: [hypervisor.qemu] frobnicate: unknown key, ignored`,
+      `configuration: ${file}: [hypervisor.qemu] default_bridges = 9: at most 5 PCI bridges, using 5`,
+      `configuration: annotation ${HV}msize_9p: Kata applies it but this runtime does not implement it; ignored`,
+      'configuration: annotation io.katacontainers.config.runtime.no_such_thing: not an annotation Kata knows; ignored, as Kata does',
+    ]);
+  });
+
+  it('finds the file through the runtime options too, and logs nothing without a logger', async () => {
+    const options = { type_url: 'runtimeoptions.v1.Options', value: runtimeoptions.v1.Options.encode({ configPath: file }).finish() };
+    const config = await sandboxConfig(spec({}), options);
+    expect(config.source).toBe(file);
+    expect(config.warnings).toHaveLength(2);
+  });
+
+  it("refuses a hypervisor annotation enable_annotations does not allow, with Kata's message, before logging anything", async () => {
+    const { log, lines } = memoryLogger();
+    const err = await sandboxConfig(spec({ [CONFIG_PATH_ANNOTATION]: file, [`${HV}default_memory`]: '4096' }), undefined, log).catch(
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(RuntimeError);
+    expect((err as RuntimeError).code).toBe(Code.INVALID_ARGUMENT);
+    expect((err as RuntimeError).message.startsWith(`annotation ${HV}default_memory is not enabled: `)).toBe(true);
+    expect(lines).toEqual([]);
+  });
+
+  it('logs a warning that appears twice only once', () => {
+    const { log, lines } = memoryLogger();
+    logConfigWarnings({ source: '/c.toml', warnings: ['w1', 'w2', 'w1'] } as unknown as KataConfig, log);
+    expect(lines.map((l) => l.msg)).toEqual(['configuration: w1', 'configuration: w2']);
   });
 });

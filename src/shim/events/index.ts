@@ -4,9 +4,11 @@ export { bareTypeUrl } from '../type-url.js';
 export { forwardRequest, packTaskEvent, type ForwardRequest, type PackedEvent } from './envelope.js';
 export {
   EVENT_CALL_TIMEOUT_MS,
+  EVENT_FLUSH_TIMEOUT_MS,
   EVENT_MAX_RETRIES,
   EVENT_QUEUE_LIMIT,
   EVENT_RETRY_BASE_MS,
   EventPublisher,
   type EventPublisherOptions,
+  type FlushOptions,
 } from './publisher.js';

@@ -2,7 +2,9 @@
 // publish() only enqueues; a single sender forwards events strictly in order, so a
 // later event never overtakes an earlier one, not even while one is being retried
 // (Go's publisher requeues failures behind later events; containerd's ordering rules,
-// create → start → exit → delete, make that unsafe for us).
+// create → start → exit → delete, make that unsafe for us). flush() waits a bounded time
+// (3 s by default): a containerd that does not answer must not hold Delete for the ~15 s
+// of per-event retries; what is still undelivered then keeps being sent.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../../log/logger.js';
 import { Code, RuntimeError } from '../../errors/index.js';
@@ -15,6 +17,8 @@ export const EVENT_QUEUE_LIMIT = 2048;
 export const EVENT_MAX_RETRIES = 5;
 export const EVENT_RETRY_BASE_MS = 1000;
 export const EVENT_CALL_TIMEOUT_MS = 5000;
+/** flush() waits no longer than this by default: a silent containerd must not hold Delete. */
+export const EVENT_FLUSH_TIMEOUT_MS = 3000;
 
 export interface EventPublisherOptions {
   /** containerd's TTRPC_ADDRESS; absent or empty (CRI-O) means events are only logged. */
@@ -26,6 +30,11 @@ export interface EventPublisherOptions {
   maxRetries?: number;
   callTimeoutMs?: number;
   queueLimit?: number;
+}
+
+export interface FlushOptions {
+  /** Stop waiting after this long (default EVENT_FLUSH_TIMEOUT_MS); Infinity waits for good. */
+  timeoutMs?: number;
 }
 
 interface Queued extends PackedEvent {
@@ -103,11 +112,35 @@ export class EventPublisher {
     }
   }
 
-  /** Resolves once every event published before this call has been delivered or dropped. */
-  flush(): Promise<void> {
+  /**
+   * Resolves true once every event published before this call has been delivered or
+   * dropped, or false when `timeoutMs` passes first. Then it logs how many of those events
+   * are still undelivered; they are not dropped and keep being sent, in order.
+   */
+  flush(options: FlushOptions = {}): Promise<boolean> {
     const upTo = this.nextSeq - 1;
-    if (this.oldestUnsettled() > upTo) return Promise.resolve();
-    return new Promise((resolve) => this.waiters.push({ upTo, resolve }));
+    if (this.oldestUnsettled() > upTo) return Promise.resolve(true);
+    const timeoutMs = options.timeoutMs ?? EVENT_FLUSH_TIMEOUT_MS;
+    return new Promise((resolve) => {
+      let timer: NodeJS.Timeout | undefined;
+      const waiter: FlushWaiter = {
+        upTo,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve(true);
+        },
+      };
+      this.waiters.push(waiter);
+      if (!Number.isFinite(timeoutMs)) return;
+      timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+        this.log.warn(
+          { undelivered: this.unsettledUpTo(upTo), queued: this.unsettledUpTo(Number.POSITIVE_INFINITY), timeoutMs },
+          'events: flush timed out; the undelivered events stay queued and keep being sent in order',
+        );
+        resolve(false);
+      }, timeoutMs);
+    });
   }
 
   /** Stops sending and drops what is left (flush() first to deliver it); later publishes are dropped. */
@@ -166,6 +199,12 @@ export class EventPublisher {
         log.warn({ err, attempt: attempt + 1 }, 'events: forward failed; will retry');
       }
     }
+  }
+
+  /** How many events up to sequence number `upTo` are neither delivered nor dropped. */
+  private unsettledUpTo(upTo: number): number {
+    const inFlight = this.current !== undefined && this.current.seq <= upTo ? 1 : 0;
+    return inFlight + this.pending.filter((e) => e.seq <= upTo).length;
   }
 
   /** Sequence number of the oldest event not yet delivered or dropped. */
