@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { Sandbox } from '../src/sandbox/sandbox.js';
 import { makeBusyboxRootfs, ociSpec } from '../test/guest/busybox-bundle.js';
+import { MemoryStdio } from '../test/sandbox/fake-vm.js';
 import { testVmConfig } from '../test/vm/vm-config.js';
 
 const log = pino({ level: 'silent' });
@@ -25,10 +26,11 @@ export async function benchUpdate(rounds = 3): Promise<void> {
   makeBusyboxRootfs(join(bundle, 'rootfs'));
   const config = await testVmConfig(dir, { defaultMaxVcpus: 1 + rounds + 1 });
   const id = `bench-update-${process.pid}`;
-  const sandbox = new Sandbox({ id, config, log });
+  const sandbox = new Sandbox({ id, config, log, onEvent: () => undefined });
   const rows = { cgroupOnly: [] as number[], vcpu: [] as number[], memory: [] as number[] };
   try {
-    await sandbox.createContainer({ id, bundle, spec: ociSpec('rootfs', ['sleep', '1000']), rootfs: [] });
+    const stdio = { stdin: '', stdout: '', stderr: '', terminal: false };
+    await sandbox.createContainer({ id, bundle, spec: ociSpec('rootfs', ['sleep', '1000']), rootfs: [], stdio, io: new MemoryStdio() });
     await sandbox.start(id);
     let quota = 0;
     let memMiB = 0;

@@ -9,6 +9,7 @@ import { TtrpcClient, serviceClient, type CallOptions, type ServiceClient } from
 import { Code, RuntimeError } from '../errors/index.js';
 import type { Agent, ContainerStats, GuestDetails, GuestInterface, GuestNeighbor, GuestRoute, GuestStorage } from './agent.js';
 import { interfaceToGrpc, neighborToGrpc, routeToGrpc } from './network-messages.js';
+import { statsFromGrpc } from './stats.js';
 import { dialAgent } from './transport/url.js';
 import { dialWithRetry } from './transport/retry.js';
 
@@ -149,8 +150,8 @@ export class AgentClient implements Agent {
     await this.agent.UpdateContainer({ containerId, resources: resourcesToGrpc(resources) }, this.opts());
   }
 
-  statsContainer(containerId: string): Promise<ContainerStats> {
-    return this.agent.StatsContainer({ containerId }, this.opts());
+  async statsContainer(containerId: string): Promise<ContainerStats> {
+    return statsFromGrpc(await this.agent.StatsContainer({ containerId }, this.opts()));
   }
 
   async pauseContainer(containerId: string): Promise<void> {

@@ -1,10 +1,9 @@
 // The agent as the sandbox sees it: domain and OCI values in, no protobufs. The
 // sandbox depends on this interface; AgentClient is the ttrpc implementation.
-import type { grpc } from '../gen/proto.js';
 import type { LinuxResources, Process, Spec } from '../oci/runtime-spec.js';
+import type { ContainerStats } from './stats.js';
 
-/** Cgroup statistics as the agent reports them; the shim converts them for containerd. */
-export type ContainerStats = grpc.StatsContainerResponse;
+export type { ContainerStats } from './stats.js';
 
 /** A filesystem the agent mounts in the guest (Kata's grpc.Storage). */
 export interface GuestStorage {
@@ -63,7 +62,8 @@ export interface GuestDetails {
 export interface Agent {
   /** Settles when the connection to the agent is gone. */
   readonly closed: Promise<unknown>;
-  check(): Promise<void>;
+  /** Health.Check; rejects when the agent does not answer SERVING within `timeoutMs`. */
+  check(timeoutMs?: number): Promise<void>;
   createSandbox(req: { sandboxId: string; hostname: string; storages: readonly GuestStorage[]; sandboxPidns?: boolean }): Promise<void>;
   destroySandbox(): Promise<void>;
   /** `sandboxPidns`: the container joins the PID namespace of the sandbox's first container. */

@@ -1,11 +1,15 @@
-// Boots a sandbox's VM and connects its agent: the hypervisor chosen from the
-// configuration, the agent dialled over whatever channel the VM has. On any failure
+// Boots a sandbox's VM and connects its agent: the one composition place where the
+// hypervisor (from the configuration) and the agent channel (from host facts: vhost-vsock
+// with a claimed guest CID when the host has it, virtio-serial otherwise) are chosen. On any failure
 // everything started so far is stopped again, so a failed boot leaves nothing behind.
 import type { Agent, GuestStorage } from '../agent/agent.js';
 import { AgentClient } from '../agent/agent-client.js';
+import { loadVsockBinding } from '../agent/transport/native-vsock.js';
 import { probeKvm, resolveAccel, type KataConfig } from '../config/index.js';
 import type { Hypervisor, VmNic } from '../hypervisor/hypervisor.js';
 import { hostTscKhz, vhostNetAvailable } from '../hypervisor/host.js';
+import { probeAgentChannel, releaseAgentChannel } from '../hypervisor/agent-channel.js';
+import type { QemuLaunchSpec } from '../hypervisor/qemu/command-line.js';
 import { qemuLaunchSpec, SHARED_FS_TAG } from '../hypervisor/qemu/launch-spec.js';
 import { QemuHypervisor } from '../hypervisor/qemu/qemu.js';
 import type { Logger } from '../log/logger.js';
@@ -61,7 +65,12 @@ export const shmStorage = (): GuestStorage => ({
 export async function bootSandboxVm(o: VmBootOptions): Promise<SandboxVm> {
   const h = o.config.hypervisor;
   const accel = resolveAccel(h.accel, await probeKvm());
-  const spec = qemuLaunchSpec(h, {
+  // No await from here until the hypervisor owns the vhost-vsock descriptor: it cannot leak.
+  const channel = probeAgentChannel({ loadAddon: loadVsockBinding });
+  o.log.info({ agentChannel: channel.kind, reason: channel.reason }, 'agent channel chosen');
+  let spec: QemuLaunchSpec;
+  try {
+    spec = qemuLaunchSpec(h, {
     sandboxId: o.sandboxId,
     runDir: o.runDir,
     accel,
@@ -71,12 +80,14 @@ export async function bootSandboxVm(o: VmBootOptions): Promise<SandboxVm> {
     maxMemoryMiB: h.defaultMaxMemoryMiB,
     debug: h.enableDebug || o.config.agent.enableDebug,
     tscKhz: hostTscKhz(),
-    // vhost-vsock needs a guest CID allocator (Kata's VHOST_VSOCK_SET_GUEST_CID probe),
-    // not written yet: every VM uses virtio-serial, which works on every host.
-    vsockCid: undefined,
+    ...(channel.kind === 'vsock' ? { vsockCid: channel.cid, vhostFd: channel.vhostFd } : {}),
     network: o.network,
     vhostNetAvailable: o.network ? vhostNetAvailable() : false,
-  });
+    });
+  } catch (err) {
+    releaseAgentChannel(channel);
+    throw err;
+  }
   const hypervisor = new QemuHypervisor({
     spec,
     runDir: o.runDir,
@@ -92,7 +103,7 @@ export async function bootSandboxVm(o: VmBootOptions): Promise<SandboxVm> {
   const dial = new AbortController();
   let died: string | undefined;
   void hypervisor.exited.then((e) => {
-    died = `the VM exited before its agent answered (code ${e.code}, signal ${e.signal})${e.stderr ? `: ${e.stderr}` : ''}`;
+    died = `the VM exited before its agent answered: ${e.reason}${e.stderr ? `: ${e.stderr}` : ''}`;
     dial.abort();
   });
   try {

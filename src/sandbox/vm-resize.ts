@@ -10,8 +10,14 @@ export interface ResizeOutcome {
   readonly memoryMiB: ResizeResult;
 }
 
+/** What a resize needs: the hypervisor to hotplug and the agent to online. */
+export interface ResizableVm {
+  readonly hypervisor: Hypervisor;
+  readonly agent: Agent;
+}
+
 export async function resizeVm(
-  vm: { readonly hypervisor: Hypervisor; readonly agent: Agent },
+  vm: ResizableVm,
   target: { readonly vcpus: number; readonly memoryMiB: number },
   log: Logger,
 ): Promise<ResizeOutcome> {

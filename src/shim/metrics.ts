@@ -1,4 +1,4 @@
-// Task Stats: the agent's StatsContainerResponse → containerd's cgroup metrics Any, as
+// Task Stats: the agent's container statistics → containerd's cgroup metrics Any, as
 // Kata's Go shim does it (containerd-shim-v2/metrics.go): io.containerd.cgroups.v1.Metrics
 // on a cgroup v1 (or hybrid) host, io.containerd.cgroups.v2.Metrics on a unified one.
 // The host's mode decides, not the guest's: containerd and the kubelet parse the
@@ -12,15 +12,11 @@
 // - hugetlb entries are sorted by page size (Go map order is random).
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { io, type google, type grpc } from '../gen/proto.js';
+import type { BlkioEntry, CgroupStats, ContainerStats as Stats, MemoryData, MemoryStats } from '../agent/stats.js';
+import { io, type google } from '../gen/proto.js';
 import { bareTypeUrl } from './type-url.js';
 
 export type CgroupMode = 'v1' | 'v2';
-type Stats = grpc.StatsContainerResponse.$Properties;
-type CgroupStats = grpc.CgroupStats.$Properties;
-type MemoryStats = grpc.MemoryStats.$Properties;
-type MemoryData = grpc.MemoryData.$Properties;
-type BlkioEntry = grpc.BlkioStatsEntry.$Properties;
 type MetricsV1 = io.containerd.cgroups.v1.Metrics.$Properties;
 type MetricsV2 = io.containerd.cgroups.v2.Metrics.$Properties;
 
@@ -162,7 +158,7 @@ function memoryV1(m: MemoryStats | null | undefined): MemoryV1 {
   return out;
 }
 
-const blkioEntriesV1 = (list: BlkioEntry[] | null | undefined): io.containerd.cgroups.v1.BlkIOEntry.$Properties[] =>
+const blkioEntriesV1 = (list: readonly BlkioEntry[] | null | undefined): io.containerd.cgroups.v1.BlkIOEntry.$Properties[] =>
   (list ?? []).map((e) => ({ op: e.op ?? '', device: '', major: n(e.major), minor: n(e.minor), value: n(e.value) }));
 
 function blkioV1(b: CgroupStats['blkioStats']): io.containerd.cgroups.v1.BlkIOStat.$Properties {

@@ -1,40 +1,36 @@
-// containerd.task.v2.Task: converts containerd's requests into Sandbox calls once,
-// copies stdio, and publishes every event through one ordered queue.
-import type { google } from '../gen/proto.js';
-import type { LinuxResources, Process } from '../oci/runtime-spec.js';
-import { Sandbox, type ExitInfo } from '../sandbox/sandbox.js';
-import { statusNumber } from '../sandbox/process-state.js';
+// containerd.task.v2.Task: a thin adaptor. It converts containerd's requests into Sandbox
+// calls once, opens containerd's stdio FIFOs for the sandbox, and maps the sandbox's
+// events onto containerd's topics through one ordered publisher. The sandbox is the only
+// registry of containers and processes.
+import type { containerd, google } from '../gen/proto.js';
+import type { KataConfig } from '../config/index.js';
 import { Code, RuntimeError, invalidArgument } from '../errors/index.js';
+import type { Logger } from '../log/logger.js';
+import type { LinuxResources, Process, Spec } from '../oci/runtime-spec.js';
+import { Sandbox, type SandboxOptions, type StdioPaths } from '../sandbox/sandbox.js';
+import { statusNumber } from '../sandbox/process-state.js';
 import { readBundleSpec } from './bundle.js';
 import { containerKind } from './container-type.js';
 import { refuseHostNamespaces, sandboxConfig } from './create-checks.js';
-import { EventPublisher, TOPIC } from './events/index.js';
-import { hostCgroupMode, metricsAny } from './metrics.js';
+import { EventPublisher } from './events/index.js';
+import { hostCgroupMode, metricsAny, type CgroupMode } from './metrics.js';
 import { monitorSocketPath, startMonitorServer, type MonitorServer } from './monitor-server.js';
 import type { ShimContext, TaskService } from './shim-context.js';
-import { attach, openProcessIo, type ProcessIo, type StdioCopy, type StdioPaths } from './stdio/index.js';
+import { openHostStdio } from './stdio/index.js';
+import { publishSandboxEvent } from './task-events.js';
 import { exitTimestamp, goTimestamp } from './timestamps.js';
 import { SHIM_VERSION } from './version.js';
 
-/** How long an exit waits for the process's output to reach containerd's FIFOs. */
-const OUTPUT_DRAIN_MS = 10_000;
+/** Delete of the last container waits at most this long for its events to reach containerd. */
+const FINAL_FLUSH_MS = 3_000;
 
-interface IoRecord {
-  readonly paths: StdioPaths;
-  readonly bundle: string;
-  io?: ProcessIo;
-  copy?: StdioCopy;
-  /** Settles once the exit was published: Wait answers after the output is out. */
-  readonly reported: Promise<ExitInfo>;
-  report(e: ExitInfo): void;
-}
-
-const key = (id: string, execId: string): string => `${id}\u0000${execId}`;
-
-function newRecord(paths: StdioPaths, bundle: string): IoRecord {
-  let report!: (e: ExitInfo) => void;
-  const reported = new Promise<ExitInfo>((r) => (report = r));
-  return { paths, bundle, reported, report };
+/** Seams for component tests: a fake VM, private roots, a configuration without files. */
+export interface TaskServiceDeps {
+  readonly config?: (spec: Spec, options: containerd.task.v2.ICreateTaskRequest['options'], log: Logger) => Promise<KataConfig>;
+  readonly sandbox?: Partial<Pick<SandboxOptions, 'boot' | 'sharedRoot' | 'vmRoot' | 'stateRoot' | 'health' | 'callTimeoutMs' | 'outputDrainMs'>>;
+  /** Whether to serve the management endpoint (default true). */
+  readonly monitor?: boolean;
+  readonly cgroupMode?: CgroupMode;
 }
 
 function decodeJsonAny<T>(any: google.protobuf.IAny | null | undefined, what: string): T {
@@ -46,9 +42,15 @@ function decodeJsonAny<T>(any: google.protobuf.IAny | null | undefined, what: st
   }
 }
 
-export function createTaskService(ctx: ShimContext): TaskService {
+const stdioOf = (r: { stdin: string; stdout: string; stderr: string; terminal: boolean }): StdioPaths => ({
+  stdin: r.stdin,
+  stdout: r.stdout,
+  stderr: r.stderr,
+  terminal: r.terminal,
+});
+
+export function createTaskService(ctx: ShimContext, deps: TaskServiceDeps = {}): TaskService {
   const events = new EventPublisher({ ttrpcAddress: ctx.ttrpcAddress || undefined, namespace: ctx.namespace, log: ctx.log });
-  const records = new Map<string, IoRecord>();
   let sandbox: Sandbox | undefined;
   let monitor: MonitorServer | undefined;
 
@@ -56,25 +58,20 @@ export function createTaskService(ctx: ShimContext): TaskService {
     if (!sandbox) throw new RuntimeError(Code.NOT_FOUND, 'no container exists in this shim');
     return sandbox;
   };
-  const record = (id: string, execId: string): IoRecord => {
-    const r = records.get(key(id, execId));
-    if (!r) throw new RuntimeError(Code.NOT_FOUND, execId ? `exec ${execId} of container ${id}: not found` : `container ${id}: not found`);
-    return r;
-  };
 
-  async function onExit(id: string, execId: string, info: ExitInfo): Promise<void> {
-    const r = records.get(key(id, execId));
-    if (r?.copy) {
-      await Promise.race([r.copy.outputDone, new Promise((res) => setTimeout(res, OUTPUT_DRAIN_MS))]);
-    }
-    events.publish(TOPIC.exit, { containerId: id, id: execId || id, pid: sandbox?.pid ?? 0, exitStatus: info.exitStatus, exitedAt: goTimestamp(info.exitedAt) });
-    r?.report(info);
+  async function newSandbox(id: string, spec: Spec, options: containerd.task.v2.ICreateTaskRequest['options']): Promise<Sandbox> {
+    const log = ctx.log.child({ sandbox: id });
+    const config = await (deps.config ?? sandboxConfig)(spec, options, log);
+    const s: Sandbox = new Sandbox({ ...deps.sandbox, id, config, log, onEvent: (e) => publishSandboxEvent(events, e, s.pid) });
+    return s;
   }
 
-  async function releaseIo(id: string, execId: string): Promise<void> {
-    const r = records.get(key(id, execId));
-    records.delete(key(id, execId));
-    await r?.io?.close();
+  async function startMonitor(s: Sandbox): Promise<void> {
+    if (monitor || deps.monitor === false) return;
+    monitor = await startMonitorServer(monitorSocketPath(s.id, deps.sandbox?.stateRoot), { sizingReport: () => s.sizingReport(), agentUrl: () => s.agentUrl() }).catch((err: unknown) => {
+      ctx.log.warn({ err }, 'management endpoint not started');
+      return undefined;
+    });
   }
 
   const handlers: TaskService['handlers'] = {
@@ -82,53 +79,31 @@ export function createTaskService(ctx: ShimContext): TaskService {
       const spec = await readBundleSpec(req.bundle);
       const kind = containerKind(spec.annotations);
       refuseHostNamespaces(req.id, spec, kind.kind === 'pod-container');
-      if (!sandbox) {
-        const config = await sandboxConfig(spec, req.options);
-        const sandboxId = kind.kind === 'pod-container' ? kind.sandboxId : req.id;
-        sandbox = new Sandbox({ id: sandboxId, config, log: ctx.log.child({ sandbox: sandboxId }) });
-        sandbox.on('exit', (id, execId, info) => void onExit(id, execId, info));
-        sandbox.on('oom', (id) => events.publish(TOPIC.oom, { containerId: id }));
-      }
-      const paths: StdioPaths = { stdin: req.stdin, stdout: req.stdout, stderr: req.stderr, terminal: req.terminal };
-      const rec = newRecord(paths, req.bundle);
-      rec.io = await openProcessIo(paths, ctx.log.child({ container: req.id }));
+      sandbox ??= await newSandbox(kind.kind === 'pod-container' ? kind.sandboxId : req.id, spec, req.options);
+      const s = sandbox;
+      const stdio = stdioOf(req);
+      const io = await openHostStdio(stdio, ctx.log.child({ container: req.id }));
       try {
-        await sandbox.createContainer({
+        await s.createContainer({
           id: req.id,
           bundle: req.bundle,
           spec: { ...spec, process: spec.process ? { ...spec.process, terminal: req.terminal } : spec.process },
           rootfs: req.rootfs.map((m) => ({ type: m.type ?? '', source: m.source ?? '', options: m.options ?? [] })),
+          stdio,
+          io,
         });
       } catch (err) {
-        await rec.io.close();
-        if (sandbox.containerCount === 0) sandbox = undefined;
+        await io.close();
+        if (s.containerCount === 0 && sandbox === s) sandbox = undefined;
         throw err;
       }
-      records.set(key(req.id, ''), rec);
-      if (!monitor) {
-        const s = sandbox;
-        monitor = await startMonitorServer(monitorSocketPath(s.id), { sizingReport: () => s.sizingReport(), agentUrl: () => s.agentUrl() }).catch((err: unknown) => {
-          ctx.log.warn({ err }, 'management endpoint not started');
-          return undefined;
-        });
-      }
-      events.publish(TOPIC.create, {
-        containerId: req.id,
-        bundle: req.bundle,
-        rootfs: req.rootfs,
-        io: { stdin: req.stdin, stdout: req.stdout, stderr: req.stderr, terminal: req.terminal },
-        pid: sandbox.pid,
-      });
-      return { pid: sandbox.pid };
+      await startMonitor(s);
+      return { pid: s.pid };
     },
 
     async Start(req) {
       const s = need();
-      const r = record(req.id, req.execId);
       await s.start(req.id, req.execId);
-      if (r.io) r.copy = attach(r.io, s.agent, req.id, s.agentExecId(req.id, req.execId));
-      if (req.execId) events.publish(TOPIC.execStarted, { containerId: req.id, execId: req.execId, pid: s.pid });
-      else events.publish(TOPIC.start, { containerId: req.id, pid: s.pid });
       return { pid: s.pid };
     },
 
@@ -136,32 +111,27 @@ export function createTaskService(ctx: ShimContext): TaskService {
       const s = need();
       const pid = s.pid;
       const info = await s.delete(req.id, req.execId);
-      await releaseIo(req.id, req.execId);
-      if (!req.execId) {
-        events.publish(TOPIC.delete, { containerId: req.id, pid, exitStatus: info.exitStatus, exitedAt: goTimestamp(info.exitedAt), id: req.id });
-        if (s.containerCount === 0) {
-          await monitor?.close();
-          monitor = undefined;
-          await events.flush();
-        }
+      if (!req.execId && s.containerCount === 0) {
+        await monitor?.close();
+        monitor = undefined;
+        await events.flush({ timeoutMs: FINAL_FLUSH_MS });
       }
       return { pid, exitStatus: info.exitStatus, exitedAt: goTimestamp(info.exitedAt) };
     },
 
     State(req) {
       const s = need();
-      const r = record(req.id, req.execId);
-      const st = s.state(req.id, req.execId);
-      const done = st.kind === 'stopped' || st.kind === 'deleted' ? st : undefined;
+      const p = s.process(req.id, req.execId);
+      const done = p.state.kind === 'stopped' || p.state.kind === 'deleted' ? p.state : undefined;
       return {
         id: req.execId || req.id,
-        bundle: r.bundle,
+        bundle: p.bundle,
         pid: s.pid,
-        status: statusNumber(st),
-        stdin: r.paths.stdin,
-        stdout: r.paths.stdout,
-        stderr: r.paths.stderr,
-        terminal: r.paths.terminal,
+        status: statusNumber(p.state),
+        stdin: p.stdio.stdin,
+        stdout: p.stdio.stdout,
+        stderr: p.stdio.stderr,
+        terminal: p.stdio.terminal,
         exitStatus: done?.exitStatus ?? 0,
         exitedAt: exitTimestamp(done?.exitedAt),
         execId: req.execId,
@@ -170,19 +140,17 @@ export function createTaskService(ctx: ShimContext): TaskService {
 
     Pids(req) {
       const s = need();
-      s.state(req.id);
+      s.process(req.id);
       return { processes: [{ pid: s.pid }] };
     },
 
     async Pause(req) {
       await need().pause(req.id);
-      events.publish(TOPIC.paused, { containerId: req.id });
       return {};
     },
 
     async Resume(req) {
       await need().resume(req.id);
-      events.publish(TOPIC.resumed, { containerId: req.id });
       return {};
     },
 
@@ -198,26 +166,27 @@ export function createTaskService(ctx: ShimContext): TaskService {
     async Exec(req) {
       const s = need();
       const process = decodeJsonAny<Process>(req.spec, `exec ${req.execId} of container ${req.id}: process spec`);
-      if (records.has(key(req.id, req.execId))) throw new RuntimeError(Code.ALREADY_EXISTS, `exec ${req.execId} of container ${req.id}: already exists`);
-      s.exec(req.id, req.execId, { ...process, terminal: req.terminal });
-      const paths: StdioPaths = { stdin: req.stdin, stdout: req.stdout, stderr: req.stderr, terminal: req.terminal };
-      const rec = newRecord(paths, record(req.id, '').bundle);
-      rec.io = await openProcessIo(paths, ctx.log.child({ container: req.id, exec: req.execId }));
-      records.set(key(req.id, req.execId), rec);
-      events.publish(TOPIC.execAdded, { containerId: req.id, execId: req.execId });
+      // Checked before the FIFOs are opened, so a refused exec opens nothing.
+      s.process(req.id);
+      const stdio = stdioOf(req);
+      const io = await openHostStdio(stdio, ctx.log.child({ container: req.id, exec: req.execId }));
+      try {
+        s.exec(req.id, req.execId, { ...process, terminal: req.terminal }, stdio, io);
+      } catch (err) {
+        await io.close();
+        throw err;
+      }
       return {};
     },
 
     async ResizePty(req) {
-      const s = need();
-      record(req.id, req.execId);
-      await s.agent.ttyWinResize(req.id, s.agentExecId(req.id, req.execId), req.height, req.width);
+      await need().resizePty(req.id, req.execId, req.height, req.width);
       return {};
     },
 
     async CloseIO(req) {
-      const r = record(req.id, req.execId);
-      if (req.stdin) await r.copy?.closeStdin();
+      if (req.stdin) await need().closeStdin(req.id, req.execId);
+      else need().process(req.id, req.execId);
       return {};
     },
 
@@ -228,14 +197,12 @@ export function createTaskService(ctx: ShimContext): TaskService {
     },
 
     async Wait(req) {
-      const r = record(req.id, req.execId);
-      need().state(req.id, req.execId);
-      const info = await r.reported;
+      const info = await need().wait(req.id, req.execId);
       return { exitStatus: info.exitStatus, exitedAt: goTimestamp(info.exitedAt) };
     },
 
     async Stats(req) {
-      return { stats: metricsAny(await need().stats(req.id), hostCgroupMode()) };
+      return { stats: metricsAny(await need().stats(req.id), deps.cgroupMode ?? hostCgroupMode()) };
     },
 
     Connect() {
@@ -256,7 +223,7 @@ export function createTaskService(ctx: ShimContext): TaskService {
     async dispose() {
       await monitor?.close();
       await sandbox?.stop();
-      await events.flush();
+      await events.flush({ timeoutMs: FINAL_FLUSH_MS });
       await events.close();
     },
   };

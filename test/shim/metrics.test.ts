@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { grpc, io } from '../../src/gen/proto.js';
+import { statsFromGrpc, type ContainerStats } from '../../src/agent/stats.js';
 import { hostCgroupMode, metricsAny, statsToMetricsV1, statsToMetricsV2 } from '../../src/shim/metrics.js';
 
 const { v1, v2 } = io.containerd.cgroups;
@@ -46,7 +47,7 @@ const v1GuestMemoryStat: Record<string, number> = {
   total_unevictable: 1032,
 };
 
-function agentStats(stats: Record<string, number>, useHierarchy: boolean): grpc.StatsContainerResponse {
+function agentStats(stats: Record<string, number>, useHierarchy: boolean): ContainerStats {
   // Round-trip through the wire format, as the agent client hands it over.
   const props: grpc.StatsContainerResponse.$Properties = {
     cgroupStats: {
@@ -79,7 +80,7 @@ function agentStats(stats: Record<string, number>, useHierarchy: boolean): grpc.
       { name: 'eth0', rxBytes: 51, rxPackets: 52, rxErrors: 53, rxDropped: 54, txBytes: 55, txPackets: 56, txErrors: 57, txDropped: 58 },
     ],
   };
-  return grpc.StatsContainerResponse.decode(grpc.StatsContainerResponse.encode(props).finish());
+  return statsFromGrpc(grpc.StatsContainerResponse.decode(grpc.StatsContainerResponse.encode(props).finish()));
 }
 
 describe('cgroup v1 Metrics', () => {
@@ -177,7 +178,7 @@ describe('cgroup v1 Metrics', () => {
   });
 
   it('without cgroup stats has only the network part', () => {
-    const only = v1.Metrics.decode(metricsAny({ networkStats: [{ name: 'lo' }] }, 'v1').value ?? new Uint8Array());
+    const only = v1.Metrics.decode(metricsAny(statsFromGrpc({ networkStats: [{ name: 'lo' }] }), 'v1').value ?? new Uint8Array());
     expect(only.cpu).toBeNull();
     expect(only.memory).toBeNull();
     expect(only.network.map((n) => n.name)).toEqual(['lo']);
@@ -242,15 +243,16 @@ describe('cgroup v2 Metrics', () => {
       { major: 8, minor: 16, rbytes: 1, wbytes: 0, rios: 0, wios: 2 },
     ]);
     // Kata's spelling of the counts, inside the bytes list.
-    const kataOps = statsToMetricsV2({
-      cgroupStats: { blkioStats: { ioServiceBytesRecursive: [entry(253, 1, 'read', 7), entry(253, 1, 'rios', 8), entry(253, 1, 'wios', 9)] } },
-    });
+    const kataOps = statsToMetricsV2(
+      statsFromGrpc({ cgroupStats: { blkioStats: { ioServiceBytesRecursive: [entry(253, 1, 'read', 7), entry(253, 1, 'rios', 8), entry(253, 1, 'wios', 9)] } } }),
+    );
     expect(kataOps.io?.usage).toEqual([{ major: 253, minor: 1, rbytes: 7, wbytes: 0, rios: 8, wios: 9 }]);
   });
 
   it('has no network field, and nothing at all without cgroup stats', () => {
-    expect(statsToMetricsV2({ networkStats: [{ name: 'lo' }] })).toEqual({});
-    expect(metricsAny({ networkStats: [{ name: 'lo' }] }, 'v2').value).toHaveLength(0);
+    const lo = statsFromGrpc({ networkStats: [{ name: 'lo' }] });
+    expect(statsToMetricsV2(lo)).toEqual({});
+    expect(metricsAny(lo, 'v2').value).toHaveLength(0);
   });
 });
 

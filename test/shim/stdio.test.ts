@@ -6,7 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger, type Logger } from '../../src/log/logger.js';
 import { Code, RuntimeError, notFound, unavailable } from '../../src/errors/index.js';
-import { attach, openProcessIo, planStdio, COPY_CHUNK, type ProcessIo, type StdioAgent, type StdioPaths } from '../../src/shim/stdio/index.js';
+import type { ProcessStreams } from '../../src/sandbox/sandbox.js';
+import { attach, openProcessIo, planStdio, COPY_CHUNK, type ProcessIo, type StdioPaths } from '../../src/shim/stdio/index.js';
+import { eventLoopTurns, waitUntil } from '../support/wait.js';
 
 // ---- a scripted guest process behind the agent's stdio calls ----
 
@@ -57,7 +59,7 @@ class GuestStream {
 }
 
 /** Echoes stdin to stdout, accepting at most `maxWrite` bytes per call; exits (says bye on stderr) when stdin closes. */
-class FakeProcess implements StdioAgent {
+class FakeProcess {
   readonly stdout = new GuestStream();
   readonly stderr = new GuestStream();
   readonly stdinChunks: Buffer[] = [];
@@ -96,6 +98,15 @@ class FakeProcess implements StdioAgent {
     this.ids.add(`${c}/${e}`);
     return this.stderr.read(n);
   }
+}
+
+/** The guest process's streams as the sandbox hands them to the copy, bound to one process. */
+function streamsOf(p: FakeProcess, c: string, e: string): ProcessStreams {
+  return {
+    write: (data) => p.writeStdin(c, e, data),
+    read: (stream, n) => (stream === 'stdout' ? p.readStdout(c, e, n) : p.readStderr(c, e, n)),
+    closeStdin: () => p.closeStdin(c, e),
+  };
 }
 
 // ---- containerd's side of the FIFOs ----
@@ -179,8 +190,18 @@ function pattern(size: number): Buffer {
   return b;
 }
 
-const isPending = async (p: Promise<unknown>, ms = 300): Promise<boolean> =>
-  Promise.race([p.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), ms))]);
+/** Tracks whether `p` has settled, without waiting on it. */
+function settledFlag(p: Promise<unknown>): { readonly settled: boolean } {
+  const flag = { settled: false };
+  void p.then(
+    () => (flag.settled = true),
+    () => (flag.settled = true),
+  );
+  return flag;
+}
+
+/** A FIFO's default capacity on Linux: 16 pages. */
+const PIPE_BYTES = 64 * 1024;
 
 // ---- tests ----
 
@@ -219,7 +240,7 @@ describe('stdio copy over real FIFOs', () => {
   it('round-trips stdin through an echoing process, in ≤32 KiB pieces with partial writes', async () => {
     const { inP, out, err, io } = await openAllThree();
     const proc = new FakeProcess();
-    const copy = attach(io, proc, 'c1', 'e1');
+    const copy = attach(io, streamsOf(proc, 'c1', 'e1'));
     const gotOut = out.collect();
     const gotErr = err.collect();
 
@@ -244,7 +265,7 @@ describe('stdio copy over real FIFOs', () => {
     const data = pattern(5 * 1024 * 1024);
     for (let off = 0, n = 1; off < data.length; off += n, n = (n * 7 + 13) % 100_000) proc.stdout.push(data.subarray(off, off + n));
     proc.exit();
-    const copy = attach(io, proc, 'c1', 'c1');
+    const copy = attach(io, streamsOf(proc, 'c1', 'c1'));
     const got = await out.collect();
     await copy.outputDone;
     expect(got.length).toBe(data.length);
@@ -259,9 +280,13 @@ describe('stdio copy over real FIFOs', () => {
     const data = pattern(1024 * 1024);
     proc.stdout.push(data);
     proc.exit();
-    const copy = attach(io, proc, 'c1', 'c1');
-    // The reader is not reading yet: a 64 KiB pipe cannot hold 1 MiB.
-    expect(await isPending(copy.outputDone)).toBe(true);
+    const copy = attach(io, streamsOf(proc, 'c1', 'c1'));
+    const done = settledFlag(copy.outputDone);
+    // The reader is not reading yet: once the copy has taken more from the agent than the
+    // 64 KiB pipe holds, some of it cannot be in the FIFO, so outputDone must still wait.
+    await waitUntil(() => data.length - proc.stdout.pending > PIPE_BYTES, { what: 'the copy to take more than a pipe full from the agent' });
+    await eventLoopTurns(3);
+    expect(done.settled).toBe(false);
     const got = out.collect();
     await copy.outputDone;
     // The shim may tear the I/O down as soon as outputDone resolves: nothing may be lost.
@@ -273,7 +298,7 @@ describe('stdio copy over real FIFOs', () => {
     const inP = fifo('in');
     const io = await open({ stdin: inP });
     const proc = new FakeProcess();
-    const copy = attach(io, proc, 'c1', 'e1');
+    const copy = attach(io, streamsOf(proc, 'c1', 'e1'));
     const w = writer(inP);
     w.end('line\n');
     await copy.outputDone; // the fake exits when its stdin closes
@@ -287,10 +312,9 @@ describe('stdio copy over real FIFOs', () => {
     const inP = fifo('in');
     const io = await open({ stdin: inP });
     const proc = new FakeProcess();
-    const copy = attach(io, proc, 'c1', 'e1', { stdinDrainMs: 300 });
+    const copy = attach(io, streamsOf(proc, 'c1', 'e1'), { stdinDrainMs: 300 });
     const w = writer(inP);
-    w.write('abc');
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => w.write('abc', r)); // in the FIFO
     await copy.closeStdin();
     expect(Buffer.concat(proc.stdinChunks).toString()).toBe('abc');
     expect(proc.closeStdinCalls).toBe(1);
@@ -301,7 +325,7 @@ describe('stdio copy over real FIFOs', () => {
     const inP = fifo('in');
     const io = await open({ stdin: inP });
     const proc = new FakeProcess();
-    const copy = attach(io, proc, 'c1', 'e1', { stdinDrainMs: 20_000 });
+    const copy = attach(io, streamsOf(proc, 'c1', 'e1'), { stdinDrainMs: 20_000 });
     const t0 = Date.now();
     await copy.closeStdin();
     expect(Date.now() - t0).toBeLessThan(2_000);
@@ -314,7 +338,7 @@ describe('stdio copy over real FIFOs', () => {
     const io = await open({ stdout: outP });
     expect(io.stdin).toBeUndefined();
     const proc = new FakeProcess();
-    const copy = attach(io, proc, 'c1', 'e1');
+    const copy = attach(io, streamsOf(proc, 'c1', 'e1'));
     await expect(out.collect()).resolves.toEqual(Buffer.alloc(0)); // exit came from closeStdin
     await copy.outputDone;
     await copy.closeStdin();
@@ -328,7 +352,7 @@ describe('stdio copy over real FIFOs', () => {
     const proc = new FakeProcess();
     proc.stdout.push('tty output');
     proc.stdout.end();
-    const copy = attach(io, proc, 'c1', 'e1');
+    const copy = attach(io, streamsOf(proc, 'c1', 'e1'));
     expect((await out.collect()).toString()).toBe('tty output');
     await copy.outputDone; // would hang if it waited for stderr, which is never ended here
     expect(proc.stderr.reads).toBe(0);
@@ -341,7 +365,7 @@ describe('stdio copy over real FIFOs', () => {
     const out = reader(outP);
     const io = await open({ stdout: outP });
     const proc = new FakeProcess(7_000, false);
-    const copy = attach(io, proc, 'c1', 'e1');
+    const copy = attach(io, streamsOf(proc, 'c1', 'e1'));
     const s = out.start();
     proc.stdout.push('first');
     await new Promise<void>((r) => s.once('data', () => r()));
@@ -358,12 +382,13 @@ describe('stdio copy over real FIFOs', () => {
     const { inP, out, err, io } = await openAllThree();
     const proc = new FakeProcess();
     proc.writeError = notFound('process e1 not found');
-    const copy = attach(io, proc, 'c1', 'e1');
+    const copy = attach(io, streamsOf(proc, 'c1', 'e1'));
     const gotOut = out.collect();
     const gotErr = err.collect();
     writer(inP).write('data');
     proc.stdout.push('partial');
-    await new Promise((r) => setTimeout(r, 50));
+    // The copy reads again only after 'partial' is in the FIFO: fail the agent after that.
+    await waitUntil(() => proc.stdout.reads >= 2, { what: "the stdout copy to pass on 'partial' and read again" });
     proc.stdout.fail(unavailable('sandbox VM is gone'));
     proc.stderr.fail(new RuntimeError(Code.NOT_FOUND, 'process e1 not found'));
     await copy.outputDone;
@@ -380,8 +405,9 @@ describe('stdio copy over real FIFOs', () => {
     const io = await open({ stdout: outP }); // no reader yet: falls back to O_RDWR
     const proc = new FakeProcess(7_000, false);
     proc.stdout.push('early ');
-    const copy = attach(io, proc, 'c1', 'e1');
-    await new Promise((r) => setTimeout(r, 100));
+    const copy = attach(io, streamsOf(proc, 'c1', 'e1'));
+    // The copy reads again only after 'early ' is in the FIFO, before any reader exists.
+    await waitUntil(() => proc.stdout.reads >= 2, { what: "the stdout copy to write 'early ' and read again" });
     const got = reader(outP).collect();
     proc.stdout.push('late');
     proc.exit();
@@ -397,7 +423,7 @@ describe('stdio copy over real FIFOs', () => {
     const io = await openProcessIo({ stdin: inP, stdout: outP, stderr: errP, terminal: false }, log);
     expect(fdCount()).toBe(before + 3);
     const proc = new FakeProcess(); // never exits: agent reads stay pending
-    const copy = attach(io, proc, 'c1', 'e1');
+    const copy = attach(io, streamsOf(proc, 'c1', 'e1'));
     await io.close();
     await io.close();
     await copy.outputDone;
@@ -425,7 +451,7 @@ describe('stdio copy over real FIFOs', () => {
       const io = await openProcessIo({ stdin: '', stdout: uri, stderr: uri, terminal: false }, log);
       const proc = new FakeProcess();
       proc.stdout.push(`out${round}\n`);
-      const copy = attach(io, proc, 'c1', 'e1'); // no stdin: closeStdin makes it exit with "bye" on stderr
+      const copy = attach(io, streamsOf(proc, 'c1', 'e1')); // no stdin: closeStdin makes it exit with "bye" on stderr
       await copy.outputDone;
       await io.close();
       expect(fdCount()).toBe(before);

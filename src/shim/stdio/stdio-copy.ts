@@ -1,8 +1,8 @@
-// Copies one process's stdio between the host ends (ProcessIo) and the guest agent:
-// stdin FIFO → WriteStdin (then CloseStdin at EOF), ReadStdout/ReadStderr → FIFOs
-// until an empty read. Agent failures end a copy with a log line, never a rejection.
-import type { Agent } from '../../agent/agent.js';
+// Copies one process's stdio between the host ends (ProcessIo) and the guest process's
+// streams (the sandbox's): stdin FIFO → write (then close stdin at EOF), stdout/stderr
+// reads → FIFOs until an empty read. Failures end a copy with a log line, never a rejection.
 import type { Logger } from '../../log/logger.js';
+import type { ProcessStreams } from '../../sandbox/sandbox.js';
 import { Code, internal, toRuntimeError } from '../../errors/index.js';
 import type { OutputSink } from './output-sink.js';
 import type { ProcessIo } from './process-io.js';
@@ -12,8 +12,6 @@ export const COPY_CHUNK = 32 * 1024;
 
 /** How long CloseIO waits for data already in the stdin FIFO to reach the agent. */
 const DEFAULT_STDIN_DRAIN_MS = 2_000;
-
-export type StdioAgent = Pick<Agent, 'writeStdin' | 'readStdout' | 'readStderr' | 'closeStdin'>;
 
 export interface StdioCopy {
   /** Resolves when stdout and stderr hit EOF (or failed, or io was closed) and were flushed. Never rejects. */
@@ -26,14 +24,12 @@ export interface AttachOptions {
   stdinDrainMs?: number;
 }
 
-/** Call once the agent process exists (after StartContainer / ExecProcess). */
-export function attach(io: ProcessIo, agent: StdioAgent, containerId: string, execId: string, opts: AttachOptions = {}): StdioCopy {
-  // io.log already names the container and containerd's exec id; the agent's exec id
-  // (the container id for init, as in Kata) gets its own key instead of a second `exec`.
-  const log = io.log.child({ agentExec: execId });
+/** Call once the guest process exists (after StartContainer / ExecProcess). */
+export function attach(io: ProcessIo, streams: ProcessStreams, opts: AttachOptions = {}): StdioCopy {
+  const log = io.log;
   let agentStdinClosed: Promise<void> | undefined;
   const closeAgentStdin = (): Promise<void> => {
-    agentStdinClosed ??= agent.closeStdin(containerId, execId).then(
+    agentStdinClosed ??= streams.closeStdin().then(
       () => log.debug('agent stdin closed'),
       (err: unknown) => logAgentError(log, 'close stdin', err),
     );
@@ -47,16 +43,16 @@ export function attach(io: ProcessIo, agent: StdioAgent, containerId: string, ex
     stdinDone = closeAgentStdin();
   } else {
     const socket = io.stdin.socket;
-    stdinDone = copyStdin(socket, (data) => agent.writeStdin(containerId, execId, data), log).then((outcome) => {
+    stdinDone = copyStdin(socket, (data) => streams.write(data), log).then((outcome) => {
       if (outcome === 'eof' || (outcome === 'stopped' && closeRequested)) return closeAgentStdin();
       if (outcome === 'failed') socket.destroy(); // containerd's writer gets EPIPE instead of blocking
       return undefined;
     });
   }
 
-  const outputs = [copyOutput('stdout', (n) => agent.readStdout(containerId, execId, n), io.stdout, io.released, log)];
+  const outputs = [copyOutput('stdout', (n) => streams.read('stdout', n), io.stdout, io.released, log)];
   // A terminal has only one output stream; the agent has no stderr to read.
-  if (!io.terminal) outputs.push(copyOutput('stderr', (n) => agent.readStderr(containerId, execId, n), io.stderr, io.released, log));
+  if (!io.terminal) outputs.push(copyOutput('stderr', (n) => streams.read('stderr', n), io.stderr, io.released, log));
 
   return {
     outputDone: Promise.all(outputs).then(() => undefined),
