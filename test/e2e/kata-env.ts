@@ -7,7 +7,7 @@ import { cleanupSandbox } from '../../src/sandbox/state-store.js';
 import { startContainerd, type Containerd } from '../support/containerd.js';
 import { connectEvents, type EventStream } from '../support/containerd-events.js';
 import { importBusybox } from '../support/images.js';
-import { testVmConfig } from '../vm/vm-config.js';
+import { testVmConfig, type TestVmConfig } from '../vm/vm-config.js';
 
 const DIST = join(import.meta.dirname, '../../dist');
 export const RUNTIME = 'io.containerd.kata.v2';
@@ -24,12 +24,12 @@ export interface KataEnv {
   stop(sandboxIds?: readonly string[]): Promise<void>;
 }
 
-export async function startKataEnv(): Promise<KataEnv> {
+export async function startKataEnv(vm: TestVmConfig = {}): Promise<KataEnv> {
   const dir = mkdtempSync(join(tmpdir(), 'e2e-'));
   const bin = join(dir, 'bin');
   mkdirSync(bin);
   symlinkSync(join(DIST, 'containerd-shim-kata-v2.mjs'), join(bin, 'containerd-shim-kata-v2'));
-  await testVmConfig(dir);
+  await testVmConfig(dir, vm);
   const cd = await startContainerd({ extraPath: [bin], env: { KATA_CONF_FILE: join(dir, 'configuration.toml') } });
   const image = await importBusybox(cd);
   const events = connectEvents(cd.address);

@@ -18,6 +18,8 @@ describe('a pod of two containers in one VM', () => {
       ['run', '-d', '--runtime', RUNTIME, ...podAnnotations(sandboxId, type), env.image, id, 'sleep', '1000'],
       { timeoutMs: 90_000 },
     );
+  /** containerd logged that it ran our `delete` for `id` after the task's connection closed. */
+  const cleanedUpAfter = (id: string): boolean => new RegExp(`cleaning up after shim disconnected.*id=${id}\\b`).test(env.cd.logs());
   const stopAndDelete = async (id: string): Promise<void> => {
     await env.cd.ctrOk(['task', 'kill', '-s', 'SIGKILL', id]);
     const stopped = await eventually(async () => (await env.cd.ctrOk(['task', 'ls'])).split('\n').some((l) => l.startsWith(id) && l.includes('STOPPED')));
@@ -64,12 +66,14 @@ describe('a pod of two containers in one VM', () => {
     const vm = qemuPids(SB);
     const shim = shimDaemonPids(SB);
     await stopAndDelete(C2);
-    // containerd's Shutdown for the pod container must not stop the shared shim.
-    await new Promise((r) => setTimeout(r, 1000));
-    expect(qemuPids(SB)).toEqual(vm);
-    expect(shimDaemonPids(SB)).toEqual(shim);
+    // containerd's Shutdown for the pod container, and the `delete` it runs once that
+    // connection closed, must not stop the shared shim. `task delete` returns only after
+    // both; a later exec served by the same shim and VM shows they kept running past them.
+    expect(cleanedUpAfter(C2)).toBe(true);
     const r = await env.cd.ctr(['task', 'exec', '--exec-id', 'x2', SB, 'echo', 'sandbox-alive'], { timeoutMs: 60_000 });
     expect(r.stdout).toBe('sandbox-alive\n');
+    expect(qemuPids(SB)).toEqual(vm);
+    expect(shimDaemonPids(SB)).toEqual(shim);
   }, 90_000);
 
   it('deleting the sandbox then leaves no QEMU, virtiofsd, shim, mount, socket or state dir', async () => {
@@ -87,12 +91,13 @@ describe('a pod of two containers in one VM', () => {
     const vm = qemuPids(SB2);
     expect(vm).toHaveLength(1);
     await stopAndDelete(SB2);
-    // containerd runs our `delete` for SB2 once its connection closes: the shim still
-    // serves C3, so that cleanup must leave the VM and the share alone.
-    await new Promise((r) => setTimeout(r, 1500));
-    expect(qemuPids(SB2)).toEqual(vm);
+    // containerd runs our `delete` for SB2 once its connection closes (and waits for it
+    // before `task delete` returns): the shim still serves C3, so that cleanup must leave
+    // the VM and the share alone. A later exec in C3 needs both.
+    expect(cleanedUpAfter(SB2)).toBe(true);
     const r = await env.cd.ctr(['task', 'exec', '--exec-id', 'x3', C3, 'echo', 'c3-alive'], { timeoutMs: 60_000 });
     expect(r.stdout).toBe('c3-alive\n');
+    expect(qemuPids(SB2)).toEqual(vm);
     await stopAndDelete(C3);
     await eventually(() => JSON.stringify(leftovers(SB2, env.cd.address)) === JSON.stringify(NOTHING_LEFT), 10_000);
     expect(leftovers(SB2, env.cd.address)).toEqual(NOTHING_LEFT);

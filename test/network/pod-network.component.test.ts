@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import { createLogger } from '../../src/log/logger.js';
 import { setupPodNetwork, teardownPodNetwork, NUD, RT_SCOPE, type PodNetwork } from '../../src/network/index.js';
 import { Code } from '../../src/errors/index.js';
+import { waitUntil } from '../support/wait.js';
 import { rejection } from './rejection.js';
 
 const exec = promisify(execFile);
@@ -47,14 +48,6 @@ async function addVeth(ns: string, dev: string, peerNs: string, peer: string, ci
   await inNs(ns, ['ip', 'addr', 'add', cidr, 'dev', dev]);
   await inNs(ns, ['ip', 'link', 'set', dev, 'up']);
   await inNs(peerNs, ['ip', 'link', 'set', peer, 'up']);
-}
-
-async function until(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 function start(cmd: string, args: string[]): ChildProcess {
@@ -155,7 +148,7 @@ describe('pod network on a real netns', () => {
     const vm = start('nsenter', [`--net=${nsPath(pod)}`, '--', 'socat', '-b', '65536', 'TUN,tun-type=tap,tun-name=tap0_kata,iff-no-pi', 'STDIO']);
     let fromTap = Buffer.alloc(0);
     vm.stdout!.on('data', (b: Buffer) => (fromTap = Buffer.concat([fromTap, b])));
-    await until('the tap carrier', async () => (await link(pod, 'tap0_kata'))!.flags.includes('LOWER_UP'));
+    await waitUntil(async () => (await link(pod, 'tap0_kata'))!.flags.includes('LOWER_UP'), { what: 'the tap carrier', intervalMs: 50 });
     const txBefore = (await json<Link[]>(pod, ['ip', '-s', '-j', 'link', 'show', 'tap0_kata']))[0]!.stats64!.tx.packets;
 
     // Into the VM: UDP from the peer to the pod IP (the peer knows the pod's MAC statically).
@@ -163,7 +156,7 @@ describe('pod network on a real netns', () => {
     const toVm = `knt-to-vm-${process.pid}`;
     const send = `const s=require('dgram').createSocket('udp4');let n=0;const t=setInterval(()=>{s.send(${JSON.stringify(toVm)},9,'10.123.0.2');if(++n===10){clearInterval(t);s.close()}},20)`;
     await exec('nsenter', [`--net=${nsPath(peer)}`, '--', process.execPath, '-e', send]);
-    await until('the datagram out of the tap', () => fromTap.includes(toVm));
+    await waitUntil(() => fromTap.includes(toVm), { what: 'the datagram out of the tap' });
     const txAfter = (await json<Link[]>(pod, ['ip', '-s', '-j', 'link', 'show', 'tap0_kata']))[0]!.stats64!.tx.packets;
     expect(txAfter).toBeGreaterThan(txBefore);
 
@@ -174,16 +167,20 @@ describe('pod network on a real netns', () => {
     ]);
     let heard = '';
     listener.stdout!.on('data', (b: Buffer) => (heard += b.toString()));
-    await until('the peer listener', () => heard.includes('ready'));
+    await waitUntil(() => heard.includes('ready'), { what: 'the peer listener' });
     const fromVm = `knt-from-vm-${process.pid}`;
     const frame = udpFrame({ srcMac: podMac, dstMac: peerMac, srcIp: '10.123.0.2', dstIp: '10.123.0.1', port: 7777, payload: fromVm });
-    await until('the datagram at the peer', () => {
-      if (!heard.includes(fromVm)) vm.stdin!.write(frame);
-      return heard.includes(fromVm);
-    });
+    // Written again on every check (every 50 ms) until one arrives.
+    await waitUntil(
+      () => {
+        if (!heard.includes(fromVm)) vm.stdin!.write(frame);
+        return heard.includes(fromVm);
+      },
+      { what: 'the datagram at the peer', intervalMs: 50 },
+    );
     expect(JSON.parse(heard.split('\n').find((l) => l.includes(fromVm))!)).toEqual({ m: fromVm, from: '10.123.0.2' });
     vm.kill('SIGKILL');
-    await until('the tap reader to exit', () => vm.exitCode !== null || vm.signalCode !== null);
+    await waitUntil(() => vm.exitCode !== null || vm.signalCode !== null, { what: 'the tap reader to exit' });
   });
 
   it('teardown removes the tap, the ingress qdiscs and the filters, and leaves the veth with its address', async () => {

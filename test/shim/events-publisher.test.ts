@@ -7,6 +7,8 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { containerd as pb } from '../../src/gen/proto.js';
 import {
+  EVENT_CALL_TIMEOUT_MS,
+  EVENT_FLUSH_TIMEOUT_MS,
   EventPublisher,
   bareTypeUrl,
   TASK_EVENT_TYPES,
@@ -22,20 +24,13 @@ import { Code, RuntimeError } from '../../src/errors/index.js';
 import { startContainerd, type Containerd } from '../support/containerd.js';
 import { watchCtrEvents, type CtrEventWatch } from '../support/ctr-events.js';
 import { connectEvents, type EventsClient, type EventStream, type ObservedEvent } from '../support/containerd-events.js';
+import { eventLoopTurns, waitUntil } from '../support/wait.js';
 import { memoryLogger, startFakeEvents, type FakeEvents, type ForwardCall, type LogLine, type Reaction } from './fake-events.js';
 
 const NS = 'default';
 const oom = (containerId: string) => ({ containerId });
 const payload = (c: ForwardCall | undefined): Uint8Array => c?.envelope.event?.value ?? new Uint8Array();
 const idOf = (c: ForwardCall): string => pb.events.TaskOOM.decode(payload(c)).containerId;
-/** Polls `cond` every few ms (for states a test can only observe, like "a call is in flight"). */
-async function until(cond: () => boolean, timeoutMs = 2_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 2));
-  }
-}
 const errorLines = (lines: LogLine[]) => lines.filter((l) => l.level === 'error');
 
 describe('timestamps', () => {
@@ -192,7 +187,8 @@ describe('EventPublisher against a scripted Events server', () => {
     await fake.close(); // the socket file is gone: connects fail until the new server is up
     rmSync(fake.path, { force: true });
     for (const id of ['x1', 'x2', 'x3']) p.publish(TOPIC.oom, oom(id));
-    await new Promise((r) => setTimeout(r, 60));
+    // The new server comes up only once a forward has failed against the missing socket.
+    await waitUntil(() => logs.some((l) => l.level === 'warn' && /will retry/.test(l.msg)), { what: 'a failed forward while the server is down' });
     fake = await startFakeEvents(dir);
     await p.flush();
     expect(fake.delivered.items.map(idOf)).toEqual(['x1', 'x2', 'x3']);
@@ -218,7 +214,7 @@ describe('EventPublisher against a scripted Events server', () => {
     };
     const p = publisher({ queueLimit: 3 });
     p.publish(TOPIC.oom, oom('1'));
-    await until(() => fake.calls.length === 1); // '1' is in flight, the rest will wait
+    await waitUntil(() => fake.calls.length === 1, { what: "'1' to be in flight" }); // the rest will wait
     for (const id of ['2', '3', '4', '5']) p.publish(TOPIC.oom, oom(id));
     expect(errorLines(logs)).toMatchObject([{ topic: '/tasks/oom', queueLimit: 3, msg: expect.stringMatching(/queue full/) }]);
     release();
@@ -243,11 +239,59 @@ describe('EventPublisher against a scripted Events server', () => {
     void late.then(() => (lateDone = true));
     await early;
     expect(fake.delivered.items.map(idOf)).toEqual(['early']);
-    await new Promise((r) => setTimeout(r, 30));
+    // 'late' reached the server, which holds its answer: until it answers, its flush must wait.
+    await waitUntil(() => fake.calls.some((c) => idOf(c) === 'late'), { what: "'late' to be in flight" });
+    await eventLoopTurns(3);
     expect(lateDone).toBe(false);
     release();
     await late;
     expect(fake.delivered.items.map(idOf)).toEqual(['early', 'late']);
+  });
+
+  it('flush() gives up after timeoutMs when containerd does not answer; the events stay queued and arrive later, in order', async () => {
+    let answer!: () => void;
+    const gate = new Promise<void>((r) => (answer = r));
+    fake.react = async (): Promise<Reaction> => {
+      await gate;
+      return 'ok';
+    };
+    const p = publisher();
+    for (const id of ['a', 'b', 'c']) p.publish(TOPIC.oom, oom(id));
+    expect(await p.flush({ timeoutMs: 100 })).toBe(false);
+    expect(logs.filter((l) => /flush timed out/.test(l.msg))).toMatchObject([
+      { level: 'warn', undelivered: 3, queued: 3, timeoutMs: 100 },
+    ]);
+    p.publish(TOPIC.oom, oom('d'));
+    answer();
+    expect(await p.flush()).toBe(true);
+    expect(fake.delivered.items.map(idOf)).toEqual(['a', 'b', 'c', 'd']);
+    expect(fake.calls.map(idOf)).toEqual(['a', 'b', 'c', 'd']); // nothing dropped, nothing resent
+    expect(errorLines(logs)).toEqual([]);
+  });
+
+  it('flush() gives up while an event waits out its retry backoff, counting only what it waited for', async () => {
+    let failing = true;
+    fake.react = () => (failing ? new RuntimeError(Code.UNAVAILABLE, 'containerd busy') : 'ok');
+    const p = publisher({ retryBaseMs: 300 });
+    p.publish(TOPIC.oom, oom('a'));
+    p.publish(TOPIC.oom, oom('b'));
+    const bounded = p.flush({ timeoutMs: 100 });
+    p.publish(TOPIC.oom, oom('c')); // published after the flush: not counted as undelivered by it
+    expect(await bounded).toBe(false);
+    expect(logs.find((l) => /flush timed out/.test(l.msg))).toMatchObject({ undelivered: 2, queued: 3 });
+    failing = false;
+    expect(await p.flush({ timeoutMs: Number.POSITIVE_INFINITY })).toBe(true);
+    expect(fake.delivered.items.map(idOf)).toEqual(['a', 'b', 'c']);
+  });
+
+  it(`flush() is bounded by default (${EVENT_FLUSH_TIMEOUT_MS} ms), before a hung call's own timeout (${EVENT_CALL_TIMEOUT_MS} ms) and retries`, async () => {
+    fake.react = () => 'hang';
+    const p = publisher();
+    p.publish(TOPIC.delete, { containerId: 'c1', id: 'c1', pid: 1, exitStatus: 0, exitedAt: goTimestamp() });
+    expect(await p.flush()).toBe(false);
+    // Given up while the first call still hangs: no retry was ever sent.
+    expect(fake.calls).toHaveLength(1);
+    expect(fake.delivered.items).toEqual([]);
   });
 
   it('close() drops what is undelivered, releases flush() and ignores later publishes', async () => {
@@ -256,7 +300,7 @@ describe('EventPublisher against a scripted Events server', () => {
     p.publish(TOPIC.oom, oom('stuck'));
     p.publish(TOPIC.oom, oom('waiting'));
     const flushed = p.flush();
-    await until(() => fake.calls.length === 1);
+    await waitUntil(() => fake.calls.length === 1, { what: "'stuck' to be in flight" });
     await p.close();
     await flushed;
     expect(logs.find((l) => /closed with undelivered/.test(l.msg))).toMatchObject({ level: 'warn', undelivered: 2 });

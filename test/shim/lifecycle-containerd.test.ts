@@ -5,12 +5,12 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { shimSocketPath } from '../../src/shim/address.js';
 import { startContainerd, type Containerd } from '../support/containerd.js';
 import { importBusybox } from '../support/images.js';
 import { shimTrees } from '../support/shim-leftovers.js';
+import { waitUntil } from '../support/wait.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 const SHIM = join(ROOT, 'dist/containerd-shim-kata-v2.mjs');
@@ -34,14 +34,8 @@ afterAll(async () => {
   expect(report?.leftoverTasks ?? []).toEqual([]);
 });
 
-async function until(check: () => boolean, ms = 5000): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (check()) return true;
-    await sleep(25);
-  }
-  return check();
-}
+const bundleGone = (bundles: string, id: string): Promise<void> =>
+  waitUntil(() => !existsSync(bundles) || !readdirSync(bundles).includes(id), { what: `containerd to remove the bundle of ${id}` });
 
 describe.each([
   ['the runtime name io.containerd.kata.v2 (shim found on PATH)', 'io.containerd.kata.v2'],
@@ -55,9 +49,9 @@ describe.each([
     expect(r.stderr).toContain('host networking (--net-host) is not supported by VM sandboxes');
 
     const bundles = join(ctrd.state, 'io.containerd.runtime.v2.task', 'default');
-    expect(await until(() => shimTrees(ctrd.address).length === 0)).toBe(true);
+    await waitUntil(() => shimTrees(ctrd.address).length === 0, { what: 'every shim process to exit' });
     expect(existsSync(shimSocketPath(ctrd.address, 'default', id))).toBe(false);
-    expect(await until(() => !existsSync(bundles) || !readdirSync(bundles).includes(id))).toBe(true);
+    await bundleGone(bundles, id);
     expect((await ctrd.ctrOk(['containers', 'ls', '-q'])).split('\n')).not.toContain(id);
 
     const log = ctrd.logs();
@@ -83,7 +77,7 @@ describe('ctr run of a pod container whose sandbox has no shim', () => {
     // start's combined output becomes containerd's error text.
     expect(r.stderr).toContain(`start failed: containerd-shim-kata-v2 start: sandbox nosuch-${process.pid} has no running shim`);
     const bundles = join(ctrd.state, 'io.containerd.runtime.v2.task', 'default');
-    expect(await until(() => !existsSync(bundles) || !readdirSync(bundles).includes(id))).toBe(true);
+    await bundleGone(bundles, id);
     expect(shimTrees(ctrd.address)).toEqual([]);
   });
 });

@@ -56,6 +56,7 @@ export interface Containerd {
   readonly ttrpcAddress: string;
   readonly configPath: string;
   readonly logPath: string;
+  /** The current containerd process (a new one after restart()). */
   readonly pid: number;
   readonly namespace: string;
   readonly snapshotter: Snapshotter;
@@ -72,6 +73,8 @@ export interface Containerd {
   /** containerd's log so far (its stdout and stderr). */
   logs(): string;
   stop(): Promise<StopReport>;
+  /** SIGKILLs containerd (its shims live on) and starts it again on the same state; resolves once it answers. */
+  restart(): Promise<void>;
 }
 
 const MAX_SOCKET_PATH = 100; // sun_path is 108 bytes; leave room for ".ttrpc"
@@ -141,19 +144,24 @@ export async function startContainerd(options: ContainerdOptions = {}): Promise<
     ...args,
   ];
 
-  const logFd = openSync(logPath, 'a');
   const started = performance.now();
   const containerdArgs = ['--config', configPath];
-  const child = options.netnsPath === undefined
-    ? spawn('containerd', containerdArgs, { env, stdio: ['ignore', logFd, logFd] })
-    : spawn('nsenter', [`--net=${options.netnsPath}`, '--', 'containerd', ...containerdArgs], { env, stdio: ['ignore', logFd, logFd] });
-  closeSync(logFd);
+  const spawnContainerd = (): ChildProcess => {
+    const logFd = openSync(logPath, 'a');
+    const c = options.netnsPath === undefined
+      ? spawn('containerd', containerdArgs, { env, stdio: ['ignore', logFd, logFd] })
+      : spawn('nsenter', [`--net=${options.netnsPath}`, '--', 'containerd', ...containerdArgs], { env, stdio: ['ignore', logFd, logFd] });
+    closeSync(logFd);
+    return c;
+  };
+  // Replaced by restart(); its shims and their VMs live on across it, as in production.
+  let child = spawnContainerd();
   if (child.pid === undefined) {
     rmSync(dir, { recursive: true, force: true });
     throw new Error('containerd: spawn failed (is it installed?)');
   }
   track(child);
-  const exited = exitPromise(child);
+  let exited = exitPromise(child);
   const ctrChildren = new Set<ChildProcess>();
   const logs = (): string => (existsSync(logPath) ? readFileSync(logPath, 'utf8') : '');
 
@@ -205,12 +213,34 @@ export async function startContainerd(options: ContainerdOptions = {}): Promise<
     return { leftoverTasks, killedShims, unmounted };
   }
 
+  /** Polls `ctr version` until containerd answers; throws with the log's tail if it dies or times out. */
+  async function waitReady(since: number): Promise<void> {
+    const deadline = since + (options.startTimeoutMs ?? 15_000);
+    let lastError = 'socket never appeared';
+    for (;;) {
+      if (child.exitCode !== null || child.signalCode !== null) {
+        throw new Error(`containerd exited early (${child.exitCode ?? child.signalCode}); log:\n${tail(logs())}`);
+      }
+      if (performance.now() > deadline) {
+        throw new Error(`containerd did not answer within ${options.startTimeoutMs ?? 15_000} ms (${lastError}); log:\n${tail(logs())}`);
+      }
+      if (existsSync(paths.address)) {
+        const r = await ctr(['version'], { timeoutMs: 5_000 });
+        if (r.code === 0) return;
+        lastError = r.stderr.trim();
+      }
+      await sleep(10);
+    }
+  }
+
   const instance: Containerd = {
     dir,
     ...paths,
     configPath,
     logPath,
-    pid: child.pid,
+    get pid() {
+      return child.pid!;
+    },
     namespace,
     snapshotter,
     netnsPath: options.netnsPath,
@@ -231,27 +261,22 @@ export async function startContainerd(options: ContainerdOptions = {}): Promise<
     },
     logs,
     stop,
+    async restart() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
+      live.delete(child);
+      child = spawnContainerd();
+      track(child);
+      exited = exitPromise(child);
+      await waitReady(performance.now());
+    },
   };
 
-  const deadline = started + (options.startTimeoutMs ?? 15_000);
-  let lastError = 'socket never appeared';
-  for (;;) {
-    if (child.exitCode !== null || child.signalCode !== null) {
-      const log = logs();
-      await stop();
-      throw new Error(`containerd exited early (${child.exitCode ?? child.signalCode}); log:\n${tail(log)}`);
-    }
-    if (performance.now() > deadline) {
-      const log = logs();
-      await stop();
-      throw new Error(`containerd did not answer within ${options.startTimeoutMs ?? 15_000} ms (${lastError}); log:\n${tail(log)}`);
-    }
-    if (existsSync(paths.address)) {
-      const r = await ctr(['version'], { timeoutMs: 5_000 });
-      if (r.code === 0) break;
-      lastError = r.stderr.trim();
-    }
-    await sleep(10);
+  try {
+    await waitReady(started);
+  } catch (err) {
+    await stop();
+    throw err;
   }
-  return { ...instance, startupMs: performance.now() - started };
+  return Object.assign(instance, { startupMs: performance.now() - started });
 }

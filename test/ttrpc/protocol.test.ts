@@ -4,7 +4,8 @@ import { ttrpc } from '../../src/gen/proto.js';
 import { Flags, MAX_MESSAGE, MessageType } from '../../src/ttrpc/index.js';
 import { Code } from '../../src/errors/index.js';
 import { encodeFrame } from '../../src/ttrpc/frame.js';
-import { Echo, RawPeer, requestPayload, sleep, unaryRequest, useServer } from './helpers.js';
+import { waitUntil } from '../support/wait.js';
+import { Echo, RawPeer, requestPayload, unaryRequest, useServer } from './helpers.js';
 
 const fx = useServer();
 let peer: RawPeer;
@@ -135,12 +136,11 @@ describe('server protocol rules', () => {
     peer.send(1, MessageType.Request, 0, unaryRequest('x', {
       payload: Echo.methods.Unary.requestType.encode({ delayMs: 10_000 }).finish(),
     }));
-    while (fx.seen.signals.length === 0) await sleep(5);
+    await waitUntil(() => fx.seen.signals.length > 0, { what: 'the handler to start' });
     peer.socket.end();
     await peer.closed;
-    await sleep(20);
+    await waitUntil(() => fx.server.connectionCount === 0, { what: 'the server to release the connection' });
     expect(fx.seen.signals[0]!.aborted).toBe(true);
-    expect(fx.server.connectionCount).toBe(0);
   });
 
   it('rejects data after the client closed its side of a stream, and data with a close flag', async () => {
@@ -154,7 +154,9 @@ describe('server protocol rules', () => {
       encodeFrame(3, MessageType.Data, 0, new Uint8Array([10, 1, 65])),
     ]));
     expect(status(await peer.response(3))).toEqual([Code.INVALID_ARGUMENT, 'data handling error: ttrpc: stream closed']);
-    await sleep(20);
+    // A later call on the same connection is answered after anything stream 3 could still send.
+    peer.send(5, MessageType.Request, 0, unaryRequest('after'));
+    expect(status(await peer.response(5))).toEqual([0, '']);
     expect(peer.frames.filter((f) => f.streamId === 3)).toHaveLength(1);
   });
 });

@@ -16,6 +16,9 @@ export interface TestVmConfig {
   defaultMaxVcpus?: number;
   memorySlots?: number;
   kernelParams?: string;
+  /** TOML lines added to [hypervisor.qemu]. */
+  qemuExtra?: string;
+  /** TOML appended at the end (after [agent.kata]). */
   extra?: string;
 }
 
@@ -36,6 +39,7 @@ memory_slots = ${o.memorySlots ?? 10}
 shared_fs = "virtio-fs"
 virtio_fs_daemon = "/usr/lib/qemu/virtiofsd"
 valid_virtio_fs_daemon_paths = ["/usr/lib/qemu/virtiofsd"]
+${o.qemuExtra ?? ''}
 
 [agent.kata]
 dial_timeout = ${o.dialTimeoutSec ?? 60}

@@ -6,8 +6,9 @@ import { fstatSync } from 'node:fs';
 import { once } from 'node:events';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { FdStream } from '../../../src/agent/transport/fd-stream.js';
-import { loadVsockBinding, type VsockBinding } from '../../../src/agent/transport/native-vsock.js';
+import { loadVsockBinding, READABLE, WRITABLE, type VsockBinding } from '../../../src/agent/transport/native-vsock.js';
 import { Poll } from '../../../src/agent/transport/poll.js';
+import { eventLoopTurns, waitUntil } from '../../support/wait.js';
 import { buildVsockAddon, openFds, readAll, readBytes } from './fixtures.js';
 
 let binding: VsockBinding;
@@ -17,10 +18,20 @@ beforeAll(() => {
   binding = loadVsockBinding();
 });
 
-function pair(opts: { allowHalfOpen?: boolean } = {}): [FdStream, FdStream, number[]] {
+/** A Poll that remembers what its stream last asked to wait for (READABLE | WRITABLE). */
+class WatchedPoll extends Poll {
+  wanted = 0;
+  override want(events: number): void {
+    this.wanted = events;
+    super.want(events);
+  }
+}
+
+function pair(opts: { allowHalfOpen?: boolean } = {}): [FdStream, FdStream, number[], WatchedPoll[]] {
   const fds = binding.socketpair();
-  const [a, b] = fds.map((fd, i) => new FdStream(binding, new Poll(binding, fd), { ...opts, description: `pair ${i}` }));
-  return [a!, b!, fds];
+  const polls = fds.map((fd) => new WatchedPoll(binding, fd));
+  const [a, b] = polls.map((poll, i) => new FdStream(binding, poll, { ...opts, description: `pair ${i}` }));
+  return [a!, b!, fds, polls];
 }
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
@@ -46,13 +57,18 @@ describe('FdStream over a native socketpair', () => {
   });
 
   it('applies backpressure: a paused reader stops draining the socket, nothing is lost', async () => {
-    const [a, b] = pair();
+    const [a, b, , [pollA, pollB]] = pair();
     const payload = randomBytes(8 * 1024 * 1024);
     const closed = Promise.all([once(a, 'close'), once(b, 'close')]);
     const written = new Promise<void>((resolve) => a.end(payload, () => resolve()));
     b.pause();
     b.read(0); // start the stream reading until its high-water mark
-    await new Promise((r) => setTimeout(r, 200));
+    // Both sides at rest: the reader filled its buffer and stopped polling the socket, the
+    // writer waits for writability. Nothing moves from here until someone reads.
+    await waitUntil(
+      () => b.readableLength >= b.readableHighWaterMark && (pollB!.wanted & READABLE) === 0 && (pollA!.wanted & WRITABLE) !== 0,
+      { what: 'the reader to stop at its high-water mark and the writer to wait for writability' },
+    );
     // The reader buffers at most about one high-water mark plus one chunk, not 8 MiB.
     expect(b.readableLength).toBeLessThanOrEqual(b.readableHighWaterMark + 64 * 1024);
     // ...and the writer waits for writability instead of spinning or dropping data.
@@ -88,8 +104,10 @@ describe('FdStream over a native socketpair', () => {
     const peerData = readAll(b);
     await once(a, 'close');
     expect((await peerData).length).toBe(0);
+    // b's close comes after a's fd was closed and b read the EOF; a few more turns let
+    // anything else already queued (a second 'close' of a) run before counting.
     await once(b, 'close');
-    await new Promise((r) => setTimeout(r, 50));
+    await eventLoopTurns(3);
     expect(closes).toBe(1);
     expect(fdClosedAtCloseEvent).toBe(true);
     expect(openFds()).toBe(before);
@@ -109,10 +127,11 @@ describe('FdStream over a native socketpair', () => {
   });
 
   it('fails the in-flight write callback when destroyed mid-write', async () => {
-    const [a, b] = pair();
+    const [a, b, , [pollA]] = pair();
     b.pause();
     const result = new Promise<Error | null | undefined>((resolve) => a.write(randomBytes(16 * 1024 * 1024), resolve));
-    await new Promise((r) => setTimeout(r, 50));
+    // In flight: the socket took what it could and the rest waits for writability.
+    await waitUntil(() => (pollA!.wanted & WRITABLE) !== 0, { what: 'the write to wait for writability' });
     a.destroy();
     const err = await result;
     expect(err).toBeInstanceOf(Error);

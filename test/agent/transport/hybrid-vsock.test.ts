@@ -3,6 +3,7 @@ import type { Socket } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { connectHybridVsock } from '../../../src/agent/transport/hybrid-vsock.js';
 import { Code, RuntimeError } from '../../../src/errors/index.js';
+import { waitUntil } from '../../support/wait.js';
 import { closeServer, listenUnix, readAll, readBytes, tempDir } from './fixtures.js';
 
 type Reply = (conn: Socket, request: string) => void;
@@ -66,7 +67,8 @@ describe('connectHybridVsock', () => {
   it('delivers post-OK bytes to a consumer that attaches later through pipe/async iteration', async () => {
     const vmm = await fakeVmm((conn) => conn.end('OK\nall-of-it'));
     const stream = await connectHybridVsock(vmm.path, 2000);
-    await new Promise((r) => setTimeout(r, 50)); // the bytes sit in the stream meanwhile
+    // Nobody consumes yet: the bytes after the OK line arrive and sit in the stream's buffer.
+    await waitUntil(() => stream.readableLength >= 'all-of-it'.length, { what: 'the post-OK bytes to be buffered in the stream' });
     const chunks: Buffer[] = [];
     for await (const c of stream) chunks.push(c as Buffer);
     expect(Buffer.concat(chunks).toString()).toBe('all-of-it');
