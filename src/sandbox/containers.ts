@@ -3,6 +3,7 @@
 // asked. Exits are watched from the moment a process starts; an exit is reported once
 // the process's output reached the host.
 import type { Agent, ContainerStats } from '../agent/agent.js';
+import { settlesWithin } from '../async/deadline.js';
 import { alreadyExists, failedPrecondition, invalidArgument, notFound } from '../errors/index.js';
 import type { Logger } from '../log/logger.js';
 import type { Process, Spec } from '../oci/runtime-spec.js';
@@ -32,10 +33,6 @@ export interface ContainerEntry {
 /** Read through a call, so a state that changed while an await was pending is seen. */
 const hasStopped = (p: SandboxProcess): boolean => p.state.kind === 'stopped';
 
-const within = (p: Promise<unknown>, ms: number): Promise<unknown> => {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([p, new Promise((r) => (timer = setTimeout(r, ms)))]).finally(() => clearTimeout(timer));
-};
 
 export class ContainerManager {
   readonly #containers = new Map<string, ContainerEntry>();
@@ -192,7 +189,7 @@ export class ContainerManager {
     const c = this.container(containerId);
     const p = this.process(containerId, execId);
     checkAllowed(p.what, p.state, 'delete');
-    if (p.state.kind === 'stopped') await within(p.reported, this.outputDrainMs);
+    if (p.state.kind === 'stopped') await settlesWithin(p.reported, this.outputDrainMs);
     p.state = transition(p.what, p.state, 'delete');
     const info: ExitInfo = p.state.kind === 'deleted' ? { exitStatus: p.state.exitStatus, exitedAt: p.state.exitedAt } : { exitStatus: 0, exitedAt: new Date() };
     if (!p.isInit) {
@@ -228,7 +225,7 @@ export class ContainerManager {
     if (reason) this.log.warn({ container: p.containerId, exec: p.execId, exitStatus, reason }, 'process ended by the sandbox');
     p.markExited(info);
     void (async () => {
-      if (p.attached) await within(p.io.outputDone, this.outputDrainMs);
+      if (p.attached) await settlesWithin(p.io.outputDone, this.outputDrainMs);
       this.emit({ type: 'exited', containerId: p.containerId, execId: p.execId, exit: info });
       p.markReported(info);
     })();

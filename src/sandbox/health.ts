@@ -30,12 +30,6 @@ export function processStopped(pid: number | undefined): boolean {
   }
 }
 
-/** Rejects with a DEADLINE-style error when `p` takes longer than `ms`. */
-export function withDeadline<T>(p: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(onTimeout()), ms)))]).finally(() => clearTimeout(timer));
-}
-
 /**
  * Checks until `signal` aborts; calls `onHung` once, with the reason, when the VM process
  * is stopped or the agent failed `failures` checks in a row.

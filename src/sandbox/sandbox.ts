@@ -13,7 +13,7 @@ import { ContainerManager } from './containers.js';
 import type { ExitInfo, SandboxEventSink } from './events.js';
 import { guestSpec } from './guest-spec.js';
 import type { HealthOptions } from './health.js';
-import { Mutex } from './mutex.js';
+import { Mutex } from '../async/mutex.js';
 import { PodVm } from './pod-vm.js';
 import { checkAllowed, type ProcessState } from './process-state.js';
 import { SandboxProcess, type HostStdio, type StdioPaths } from './process.js';

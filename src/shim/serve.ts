@@ -6,6 +6,7 @@ import { rm } from 'node:fs/promises';
 import type net from 'node:net';
 import { resolve } from 'node:path';
 import { containerd_task_v2_Task } from '../gen/services.js';
+import { settlesWithin } from '../async/deadline.js';
 import { TtrpcServer } from '../ttrpc/server.js';
 import { fromUnixAddress, shimSocketPath } from './address.js';
 import { bundleDir } from './bundle.js';
@@ -39,10 +40,6 @@ function readinessReporter(env: NodeJS.ProcessEnv): (line: string) => void {
   };
 }
 
-function withTimeout(p: Promise<unknown>, ms: number): Promise<unknown> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([p, new Promise((r) => (timer = setTimeout(r, ms)))]).finally(() => clearTimeout(timer));
-}
 
 interface Stop {
   readonly reason: string;
@@ -74,7 +71,7 @@ export async function serve(flags: ShimFlags, env: NodeJS.ProcessEnv, createTask
 
   const release = async (): Promise<void> => {
     if (service?.dispose) {
-      await withTimeout(service.dispose(), DISPOSE_TIMEOUT_MS).catch((err: unknown) => log.error({ err }, 'task service dispose failed'));
+      await settlesWithin(service.dispose(), DISPOSE_TIMEOUT_MS).catch((err: unknown) => log.error({ err }, 'task service dispose failed'));
     }
     // Only a socket this daemon bound: never unlink another shim's.
     if (listener && socketPath) await rm(socketPath, { force: true }).catch(() => undefined);

@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
 import { VcpuHotplug } from '../../src/hypervisor/qemu/vcpu-hotplug.js';
 import { MemoryHotplug } from '../../src/hypervisor/qemu/memory-hotplug.js';
-import { AsyncMutex } from '../../src/hypervisor/async-mutex.js';
+import { Mutex } from '../../src/async/mutex.js';
 import { QmpError, type QmpCommands, type QmpEvent } from '../../src/hypervisor/qemu/qmp-client.js';
 
 const log = pino({ level: 'silent' });
@@ -115,7 +115,7 @@ describe('concurrent memory resizes', () => {
 describe('vCPU and memory resizes sharing one lock (as the QEMU hypervisor wires them)', () => {
   it('run one at a time, in call order', async () => {
     const qemu = new FakeQemu(4);
-    const lock = new AsyncMutex();
+    const lock = new Mutex();
     const vcpus = new VcpuHotplug(qemu, 1, 4, log, lock);
     const memory = new MemoryHotplug(qemu, { bootMiB: 512, maxMiB: 2048, slots: 2, shared: false }, lock);
     await Promise.all([vcpus.resize(2), memory.resize(1024), vcpus.resize(3)]);
@@ -123,9 +123,9 @@ describe('vCPU and memory resizes sharing one lock (as the QEMU hypervisor wires
   });
 });
 
-describe('AsyncMutex', () => {
+describe('Mutex', () => {
   it('runs sections one at a time and keeps going after a failure', async () => {
-    const lock = new AsyncMutex();
+    const lock = new Mutex();
     const trace: string[] = [];
     const section = (name: string, fail = false) => async (): Promise<string> => {
       trace.push(`${name}+`);

@@ -1,7 +1,7 @@
 // Memory hotplug over QMP: one DIMM (one slot) per growth step. Memory never shrinks
 // (QEMU 7.2 can crash unplugging a DIMM after a CPU unplug).
 import { Code, RuntimeError } from '../../errors/index.js';
-import { AsyncMutex } from '../async-mutex.js';
+import { Mutex } from '../../async/mutex.js';
 import type { ResizeResult } from '../hypervisor.js';
 import type { QmpCommands } from './qmp-client.js';
 
@@ -24,7 +24,7 @@ export class MemoryHotplug {
     private readonly qmp: QmpCommands,
     private readonly limits: MemoryHotplugLimits,
     /** Shared with vCPU hotplug by the hypervisor, so every resize of a VM runs alone. */
-    private readonly lock = new AsyncMutex(),
+    private readonly lock = new Mutex(),
   ) {}
 
   get currentMiB(): number {

@@ -7,7 +7,7 @@ import type { Logger } from '../../log/logger.js';
 import { Code, RuntimeError } from '../../errors/index.js';
 import type { Hypervisor, HypervisorCapabilities, ResizeResult, VmExit, VmResources } from '../hypervisor.js';
 import { SupervisedProcess, describeExit } from '../supervised-process.js';
-import { AsyncMutex } from '../async-mutex.js';
+import { Mutex } from '../../async/mutex.js';
 import { inheritedFds, qemuCommand, type QemuLaunchSpec } from './command-line.js';
 import { QmpClient } from './qmp-client.js';
 import { stopQemu } from './stop-qemu.js';
@@ -128,7 +128,7 @@ export class QemuHypervisor implements Hypervisor {
       this.qmp = await this.connectQmp(qemu, signal);
       // A helper that died while QEMU came up has already started the stop.
       if (this.stopping) throw new RuntimeError(Code.UNAVAILABLE, `qemu: ${describeExit(await this.exited)}`);
-      const lock = new AsyncMutex(); // one resize of this VM at a time, CPUs and memory alike
+      const lock = new Mutex(); // one resize of this VM at a time, CPUs and memory alike
       this.vcpus = new VcpuHotplug(this.qmp, spec.vcpus, spec.maxVcpus, log, lock);
       this.memory = new MemoryHotplug(
         this.qmp,

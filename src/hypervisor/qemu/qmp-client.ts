@@ -1,5 +1,6 @@
 // QMP (QEMU Machine Protocol) client: JSON objects over a unix socket. Commands carry
 // an id so replies are matched even when events are interleaved with them.
+import { withDeadline } from '../../async/deadline.js';
 import { connect, type Socket } from 'node:net';
 import { EventEmitter } from 'node:events';
 import { Code, RuntimeError } from '../../errors/index.js';
@@ -81,7 +82,7 @@ export class QmpClient extends EventEmitter<{ event: [QmpEvent]; close: [] }> {
     const timeoutMs = opts.timeoutMs ?? 10_000;
     const commandTimeoutMs = checkedTimeout(opts.commandTimeoutMs ?? DEFAULT_QMP_COMMAND_TIMEOUT_MS, 'commandTimeoutMs');
     const sock = connect(path);
-    await withTimeout(
+    await deadline(
       new Promise<void>((resolve, reject) => {
         sock.once('connect', resolve);
         sock.once('error', (err) => reject(new RuntimeError(Code.UNAVAILABLE, `qmp: connect ${path}: ${err.message}`)));
@@ -98,7 +99,7 @@ export class QmpClient extends EventEmitter<{ event: [QmpEvent]; close: [] }> {
       const closed = client.closed.then(() => {
         throw new RuntimeError(Code.UNAVAILABLE, `qmp: ${path} closed before QEMU's greeting`);
       });
-      await withTimeout(Promise.race([greeted, closed]), timeoutMs, `qmp: no greeting on ${path} within ${timeoutMs} ms`);
+      await deadline(Promise.race([greeted, closed]), timeoutMs, `qmp: no greeting on ${path} within ${timeoutMs} ms`);
       await client.execute('qmp_capabilities', undefined, { timeoutMs });
     } catch (err) {
       client.close();
@@ -135,7 +136,7 @@ export class QmpClient extends EventEmitter<{ event: [QmpEvent]; close: [] }> {
 
   /** Resolves with the first event named `name` (matching `match`) seen after this call. */
   waitEvent(name: string, timeoutMs: number, match: (e: QmpEvent) => boolean = () => true): Promise<QmpEvent> {
-    return withTimeout(
+    return deadline(
       new Promise<QmpEvent>((resolve, reject) => {
         const onEvent = (e: QmpEvent): void => {
           if (e.event === name && match(e)) {
@@ -197,18 +198,14 @@ export class QmpClient extends EventEmitter<{ event: [QmpEvent]; close: [] }> {
 /** What drivers (hotplug) need of a QMP connection, so tests can stand in for QEMU. */
 export type QmpCommands = Pick<QmpClient, 'execute' | 'waitEvent'>;
 
+/** `p`, or DEADLINE_EXCEEDED with `message` once `ms` have passed. */
+const deadline = <T>(p: Promise<T>, ms: number, message: string): Promise<T> =>
+  withDeadline(p, ms, () => new RuntimeError(Code.DEADLINE_EXCEEDED, message));
+
 /** A deadline must be a positive, finite number of milliseconds: "no deadline" is not allowed. */
 function checkedTimeout(ms: number, what: string): number {
   if (!Number.isFinite(ms) || ms <= 0) {
     throw new RuntimeError(Code.INVALID_ARGUMENT, `qmp: ${what} must be a positive number of milliseconds, not ${ms}`);
   }
   return ms;
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const t = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new RuntimeError(Code.DEADLINE_EXCEEDED, message)), ms);
-  });
-  return Promise.race([p, t]).finally(() => clearTimeout(timer));
 }

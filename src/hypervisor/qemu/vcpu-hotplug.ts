@@ -2,7 +2,7 @@
 // recently added first. Boot CPUs are never removed.
 import type { Logger } from '../../log/logger.js';
 import { Code, RuntimeError } from '../../errors/index.js';
-import { AsyncMutex } from '../async-mutex.js';
+import { Mutex } from '../../async/mutex.js';
 import type { ResizeResult } from '../hypervisor.js';
 import type { QmpCommands } from './qmp-client.js';
 
@@ -25,7 +25,7 @@ export class VcpuHotplug {
     private readonly max: number,
     private readonly log: Logger,
     /** Shared with memory hotplug by the hypervisor, so every resize of a VM runs alone. */
-    private readonly lock = new AsyncMutex(),
+    private readonly lock = new Mutex(),
   ) {}
 
   get current(): number {

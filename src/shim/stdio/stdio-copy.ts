@@ -1,6 +1,7 @@
 // Copies one process's stdio between the host ends (ProcessIo) and the guest process's
 // streams (the sandbox's): stdin FIFO → write (then close stdin at EOF), stdout/stderr
 // reads → FIFOs until an empty read. Failures end a copy with a log line, never a rejection.
+import { settlesWithin } from '../../async/deadline.js';
 import type { Logger } from '../../log/logger.js';
 import type { ProcessStreams } from '../../sandbox/sandbox.js';
 import { Code, internal, toRuntimeError } from '../../errors/index.js';
@@ -121,17 +122,6 @@ function unlessAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T | undef
     const onAbort = (): void => resolve(undefined);
     signal.addEventListener('abort', onAbort, { once: true });
     p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
-}
-
-function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(false), ms);
-    const settled = (): void => {
-      clearTimeout(timer);
-      resolve(true);
-    };
-    p.then(settled, settled);
   });
 }
 
