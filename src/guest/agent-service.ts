@@ -64,7 +64,8 @@ export function agentHandlers(agent: GuestAgent): AgentHandlers {
     async WaitProcess(req, ctx) {
       const container = agent.container(req.containerId);
       const proc = container.process(req.execId);
-      const status = await proc.wait(ctx.signal);
+      // After the container's OOM events are queued: the host sees /tasks/oom first.
+      const status = await container.wait(req.execId, ctx.signal);
       if (proc !== container.init) container.releaseExec(req.execId);
       return { status };
     },

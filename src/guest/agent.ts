@@ -66,7 +66,7 @@ interface SandboxState {
 const NIC_DRIVER = 'virtio_net';
 
 export class GuestAgent {
-  #oom = new OomQueue();
+  #oom: OomQueue;
   readonly runc: Runc;
   readonly #containers = new Map<ContainerId, Container>();
   /** Ids between the start of CreateContainer and its end, so a duplicate is refused at once. */
@@ -75,6 +75,7 @@ export class GuestAgent {
   readonly #network: GuestNetwork | undefined;
 
   constructor(readonly config: AgentConfig) {
+    this.#oom = this.#newOomQueue();
     this.runc = new Runc({ binary: config.runcBinary, root: join(config.stateDir, 'runc') });
     if (config.netRunner) {
       this.#network = new GuestNetwork({
@@ -109,7 +110,7 @@ export class GuestAgent {
     const plans = (req.storages ?? []).map(planStorage);
     const sandbox: SandboxState = { id: req.sandboxId ?? '', mounts: [], sandboxPidns: !!req.sandboxPidns };
     this.#sandbox = sandbox;
-    if (this.#oom.closed) this.#oom = new OomQueue();
+    if (this.#oom.closed) this.#oom = this.#newOomQueue();
     try {
       await mkdir(this.config.stateDir, { recursive: true, mode: 0o700 });
       if (this.config.ownsMachine) {
@@ -161,8 +162,9 @@ export class GuestAgent {
         runc: this.runc,
         log: this.log.child({ container: id }),
         telnetd: this.config.telnetd,
-        onOom: (cid) => {
-          this.log.warn({ container: cid }, 'container hit its memory limit (OOM)');
+        cgroupParent: this.config.cgroupParent,
+        onOom: (cid, after) => {
+          this.log.warn({ container: cid, after }, 'container hit its memory limit (OOM)');
           this.#oom.push(cid);
         },
       });
@@ -209,6 +211,12 @@ export class GuestAgent {
       memBlockSizeBytes: await memoryBlockSize(this.config.sysfsRoot, this.config.sysfsIo),
       supportMemHotplugProbe: await supportsMemoryProbe(this.config.sysfsRoot, this.config.sysfsIo),
     };
+  }
+
+  #newOomQueue(): OomQueue {
+    return new OomQueue({
+      onDrop: (id) => this.log.warn({ container: id }, 'OOM event dropped: too many waiting (is the host polling GetOOMEvent?)'),
+    });
   }
 
   get #nsDir(): string {

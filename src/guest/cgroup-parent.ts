@@ -1,17 +1,18 @@
 // Every container's cgroup lives under one parent (runc creates it on the way); runc
-// removes each container's own cgroup but not the parent, so the agent does on exit.
+// removes only its own leaf (container-cgroup.ts), so the agent removes the parent on exit.
 import { readFile, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 
-/** Mount points of every cgroup hierarchy (v1 controllers and/or the v2 tree). */
-export async function cgroupMounts(): Promise<string[]> {
+/** Mount points of every cgroup hierarchy (v1 controllers and/or the v2 tree), or of one type. */
+export async function cgroupMounts(type?: 'cgroup' | 'cgroup2'): Promise<string[]> {
   const text = await readFile('/proc/self/mountinfo', 'utf8').catch(() => '');
   return text
     .split('\n')
     .map((line) => line.split(' '))
     .filter((f) => {
       const sep = f.indexOf('-');
-      return sep > 0 && (f[sep + 1] === 'cgroup' || f[sep + 1] === 'cgroup2');
+      const fstype = f[sep + 1];
+      return sep > 0 && (type ? fstype === type : fstype === 'cgroup' || fstype === 'cgroup2');
     })
     .map((f) => f[4] ?? '')
     .filter(Boolean);

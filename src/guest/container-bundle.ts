@@ -4,12 +4,13 @@ import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import type * as oci from '../oci/runtime-spec.js';
 import { invalidArgument } from '../errors/index.js';
+import { runcCgroup } from './container-cgroup.js';
 import type { ContainerId } from './ids.js';
 
 export interface BundlePlacement {
   /** Where relative root paths live: `<sharedDir>/<container id>/<root.path>`. */
   sharedDir: string;
-  /** Every container's cgroup is `<cgroupParent>/<container id>`. */
+  /** Every container's cgroup is `<cgroupParent>/<container id>`, runc's a leaf in it (container-cgroup.ts). */
   cgroupParent: string;
 }
 
@@ -23,7 +24,7 @@ export function guestSpec(id: ContainerId, spec: oci.Spec, where: BundlePlacemen
   return {
     ...spec,
     root: { ...spec.root, path: isAbsolute(rootPath) ? rootPath : join(where.sharedDir, id, rootPath) },
-    linux: { ...spec.linux, cgroupsPath: `${where.cgroupParent}/${id}` },
+    linux: { ...spec.linux, cgroupsPath: runcCgroup(where.cgroupParent, id) },
   };
 }
 

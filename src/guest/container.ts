@@ -8,10 +8,13 @@ import { join } from 'node:path';
 import type { Logger } from '../log/logger.js';
 import type * as oci from '../oci/runtime-spec.js';
 import { Code, RuntimeError, alreadyExists, failedPrecondition, notFound } from '../errors/index.js';
+import { abortable } from './abortable.js';
 import { removeBundle, writeBundle } from './container-bundle.js';
+import { containerCgroup, readOomKills, removeCgroup } from './container-cgroup.js';
 import type { ContainerId } from './ids.js';
 import { launchWithPipes, type Command, type LaunchedProcess } from './launch.js';
-import { OomWatch } from './oom-watch.js';
+import { OomMonitor, type OomFoundAfter } from './oom-monitor.js';
+import { watchOom } from './oom-watch.js';
 import { ContainerProcess } from './process.js';
 import type { Runc, RuncStats } from './runc.js';
 import { isTerminating } from './signals.js';
@@ -24,20 +27,25 @@ export interface ContainerDeps {
   log: Logger;
   /** busybox telnetd and leading args, for terminal processes. */
   telnetd: string[];
-  onOom: (id: ContainerId) => void;
+  /** The agent's --cgroup-parent: the container's cgroup is `<cgroupParent>/<id>` (container-cgroup.ts). */
+  cgroupParent: string;
+  /** Queues an OOM event for the container (GetOOMEvent). */
+  onOom: (id: ContainerId, after: OomFoundAfter) => void;
 }
 
 /** How long RemoveContainer waits for the killed init to be gone. */
 const REMOVE_WAIT_MS = 10_000;
 /** How long an exited exec whose output is never read to the end stays around. */
 const EXEC_LINGER_MS = 60_000;
+/** How long RemoveContainer waits for runc to remove its cgroup, which is inside the container's. */
+const RUNC_EXIT_WAIT_MS = 2_000;
 
 export class Container {
   #state: ContainerState = 'created';
   readonly init: ContainerProcess;
   readonly #execs = new Map<string, ContainerProcess>();
   readonly #releasing = new Set<string>();
-  #oom: OomWatch | undefined;
+  readonly #oom: OomMonitor;
   readonly #log: Logger;
 
   private constructor(
@@ -48,6 +56,12 @@ export class Container {
   ) {
     this.#log = deps.log;
     this.init = new ContainerProcess(id, !!spec.process?.terminal, this.#log.child({ exec: id }));
+    this.#oom = new OomMonitor({
+      watch: (onNotice) => watchOom(deps.runc, id, onNotice, this.#log),
+      readCount: () => readOomKills(this.#cgroup),
+      report: (after) => deps.onOom(id, after),
+      log: this.#log,
+    });
     void this.init.wait().then(() => this.#onInitExit());
   }
 
@@ -70,12 +84,13 @@ export class Container {
     const cmd: Command = { file: this.deps.runc.binary, args: this.deps.runc.runArgs({ bundle: this.bundle, id: this.id, ...files }) };
     this.#state = 'running';
     try {
+      await this.#oom.prepare();
       await this.init.start(() => this.#launch(cmd, dir, this.spec.process), files, signal);
     } catch (err) {
       this.init.finish(255);
       throw err;
     }
-    if (!this.init.exited) this.#oom = new OomWatch(this.deps.runc, this.id, () => this.deps.onOom(this.id), this.#log);
+    if (!this.init.exited) this.#oom.start();
   }
 
   async exec(execId: string, process: oci.Process, signal?: AbortSignal): Promise<void> {
@@ -104,6 +119,18 @@ export class Container {
     const p = this.#execs.get(execId);
     if (!p) throw notFound(`container ${this.id}: exec ${execId} not found`);
     return p;
+  }
+
+  /**
+   * WaitProcess: the exit status, once the OOM events that explain it are queued. For
+   * the init that is every OOM of the container (OomMonitor.settle); for an exec, the
+   * kills counted by then (cgroup v2 only).
+   */
+  async wait(execId: string, signal?: AbortSignal): Promise<number> {
+    const proc = this.process(execId);
+    const status = await proc.wait(signal);
+    await abortable<unknown>(proc === this.init ? this.#oom.settle() : this.#oom.check(), signal);
+    return status;
   }
 
   /**
@@ -180,9 +207,9 @@ export class Container {
     return this.deps.runc.stats(this.id);
   }
 
-  /** Kills whatever still runs, then drops processes, bundle and runc state. */
+  /** Kills whatever still runs, then drops processes, bundle, runc state and cgroup. */
   async remove(): Promise<void> {
-    this.#oom?.stop();
+    this.#oom.stop();
     if (this.#state === 'running' || this.#state === 'paused') {
       await this.deps.runc.delete(this.id, true).catch((err: unknown) => {
         if (!(err instanceof RuntimeError && err.code === Code.NOT_FOUND)) throw err;
@@ -195,13 +222,21 @@ export class Container {
     for (const p of this.#execs.values()) p.dispose();
     this.#execs.clear();
     this.init.dispose();
+    await Promise.race([this.init.launcherExited(), sleep(RUNC_EXIT_WAIT_MS)]);
+    const left = await removeCgroup(this.#cgroup);
+    if (left.length) this.#log.warn({ cgroups: left }, 'cannot remove the container\'s cgroup');
     await removeBundle(this.bundle);
   }
 
+  /** The agent's cgroup for this container, which outlives runc's (container-cgroup.ts). */
+  get #cgroup(): string {
+    return containerCgroup(this.deps.cgroupParent, this.id);
+  }
+
+  /** runc events keeps watching: it ends by itself once the cgroup is gone (oom-watch.ts). */
   #onInitExit(): void {
     this.#state = 'stopped';
-    this.#oom?.stop();
-    this.#oom = undefined;
+    void this.#oom.settle();
   }
 
   #launch(cmd: Command, dir: string, process: oci.Process | undefined): Promise<LaunchedProcess> {

@@ -58,10 +58,8 @@ export function writeTo(child: ChildProcess, data: Uint8Array): Promise<void> {
 export async function exitStatus(child: ChildProcess): Promise<number> {
   if (child.exitCode !== null) return child.exitCode;
   if (child.signalCode !== null) return 128 + signalNumber(child.signalCode);
-  const result = await Promise.race([
-    once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>,
-    once(child, 'error').then(() => [255, null] as [number, null]),
-  ]);
+  // once() rejects on 'error' (a spawn failure), which is a status here, not a failure.
+  const result = await (once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>).catch(() => [255, null] as [number, null]);
   const [code, signal] = result;
   if (code !== null) return code;
   return signal ? 128 + signalNumber(signal) : 255;

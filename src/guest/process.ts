@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../log/logger.js';
 import { failedPrecondition, internal } from '../errors/index.js';
+import { abortable } from './abortable.js';
 import type { LaunchedProcess } from './launch.js';
 import { watchExitLog } from './runc-exit-log.js';
 import { runcMessage } from './runc.js';
@@ -94,6 +95,14 @@ export class ContainerProcess {
     return abortable(this.#exited, signal);
   }
 
+  /**
+   * Resolves once the launcher (runc, or telnetd around it) has exited; at once if there
+   * never was one. runc outlives the process a little: it removes its cgroup first.
+   */
+  launcherExited(): Promise<void> {
+    return this.#launched ? this.#launched.status.then(() => undefined) : Promise.resolve();
+  }
+
   /** Writes stdin; before the start it waits for the process to exist. */
   async write(data: Uint8Array, signal?: AbortSignal): Promise<number> {
     if (!this.#launched) await abortable(this.#started, signal);
@@ -164,23 +173,4 @@ async function waitForPidFile(pidFile: string, exited: Promise<number>, signal?:
     if (wasGone || signal?.aborted) return undefined;
     await sleep(PID_POLL_MS);
   }
-}
-
-function abortable<T>(p: Promise<T>, signal?: AbortSignal): Promise<T> {
-  if (!signal) return p;
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    p.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
-  });
 }

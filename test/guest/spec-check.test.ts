@@ -56,10 +56,11 @@ describe('spec checks', () => {
 describe('guest placement of the spec', () => {
   const where = { sharedDir: '/run/kata-containers/shared/containers', cgroupParent: '/kata-agent' };
 
-  it('resolves a relative root under the share and puts the cgroup under the agent parent', () => {
+  it("resolves a relative root under the share and puts runc's cgroup in the container's, under the agent parent", () => {
     const spec = guestSpec(toContainerId('c1'), ociSpec('rootfs', ['sh'], { linux: { cgroupsPath: 'system.slice:cri:c1' } }), where);
     expect(spec.root?.path).toBe('/run/kata-containers/shared/containers/c1/rootfs');
-    expect(spec.linux?.cgroupsPath).toBe('/kata-agent/c1');
+    // <parent>/<id> is the agent's, which keeps the OOM count after runc removed its leaf.
+    expect(spec.linux?.cgroupsPath).toBe('/kata-agent/c1/runc');
     expect(spec.linux?.namespaces).toHaveLength(5);
   });
 
