@@ -3,7 +3,7 @@
 //   created → running ⇄ paused → stopped
 // created: bundle written, nothing runs yet; stopped: init exited (runc has then
 // already deleted its own state, because a foreground run cleans up after itself).
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../log/logger.js';
 import type * as oci from '../oci/runtime-spec.js';
@@ -45,6 +45,8 @@ export class Container {
   readonly init: ContainerProcess;
   readonly #execs = new Map<string, ContainerProcess>();
   readonly #releasing = new Set<string>();
+  readonly #execDirs = new Map<ContainerProcess, string>();
+  #execSeq = 0;
   readonly #oom: OomMonitor;
   readonly #log: Logger;
 
@@ -94,21 +96,28 @@ export class Container {
   }
 
   async exec(execId: string, process: oci.Process, signal?: AbortSignal): Promise<void> {
+    const old = this.#execs.get(execId);
+    // An exec id is free again once the host collected the old one's status: the host
+    // deleted it, so its lingering output is of no use (containerd reuses ids freely).
+    if (old && old.exited && this.#releasing.has(execId)) this.forgetExec(execId);
     if (execId === this.id || this.#execs.has(execId)) throw alreadyExists(`container ${this.id}: exec ${execId} already exists`);
     if (this.#state !== 'running') throw failedPrecondition(`container ${this.id} is ${this.#state}: cannot exec in it`);
-    const dir = join(this.bundle, 'execs', execId);
+    // A directory of its own per exec, never reused: runc's log in it is where the exit
+    // status is read, and an earlier exec of the same id left its "process exited" there.
+    const dir = join(this.bundle, 'execs', `${execId}.${++this.#execSeq}`);
     await mkdir(dir, { recursive: true, mode: 0o700 });
     const processFile = join(dir, 'process.json');
     await writeFile(processFile, JSON.stringify(process), { mode: 0o600 });
     const files = { pidFile: join(dir, 'pid'), logFile: join(dir, 'runc.log') };
     const proc = new ContainerProcess(execId, !!process.terminal, this.#log.child({ exec: execId }));
     this.#execs.set(execId, proc);
+    this.#execDirs.set(proc, dir);
     const cmd: Command = { file: this.deps.runc.binary, args: this.deps.runc.execArgs({ id: this.id, processFile, ...files }) };
     try {
       await proc.start(() => this.#launch(cmd, dir, process), files, signal);
     } catch (err) {
       this.#execs.delete(execId);
-      proc.dispose();
+      this.#dispose(proc);
       throw err;
     }
   }
@@ -143,9 +152,17 @@ export class Container {
     this.#releasing.add(execId);
     const outputs = Promise.all([p.stdout.eofServed, p.terminal ? undefined : p.stderr.eofServed]);
     void Promise.race([outputs, sleep(EXEC_LINGER_MS)]).then(() => {
-      this.#releasing.delete(execId);
-      this.forgetExec(execId);
+      // Only this process: a new exec may have taken the id meanwhile.
+      if (this.#execs.get(execId) === p) this.forgetExec(execId);
     });
+  }
+
+  /** Releases an exec's buffers and its directory. */
+  #dispose(p: ContainerProcess): void {
+    p.dispose();
+    const dir = this.#execDirs.get(p);
+    this.#execDirs.delete(p);
+    if (dir) void rm(dir, { recursive: true, force: true }).catch(() => undefined);
   }
 
   /** Forgets an exited exec whose status and output the host has collected. */
@@ -153,7 +170,8 @@ export class Container {
     const p = this.#execs.get(execId);
     if (!p || !p.exited) return;
     this.#execs.delete(execId);
-    p.dispose();
+    this.#releasing.delete(execId);
+    this.#dispose(p);
   }
 
   /** '' = init and every process of the container (runc kill --all), the container id = init, else one exec. */

@@ -14,8 +14,11 @@ export interface HealthOptions {
   readonly failures: number;
 }
 
-/** Generous for TCG: a busy guest answers Check in well under a second. */
-export const DEFAULT_HEALTH: HealthOptions = { intervalMs: 5_000, timeoutMs: 8_000, failures: 2 };
+/**
+ * Generous for TCG: an idle guest answers Check in milliseconds, but one starting twenty
+ * processes at once can take seconds. A hung guest is found within about 50 s.
+ */
+export const DEFAULT_HEALTH: HealthOptions = { intervalMs: 5_000, timeoutMs: 10_000, failures: 3 };
 
 /** True when the process is stopped by a signal or the freezer (/proc state T or t). */
 export function processStopped(pid: number | undefined): boolean {

@@ -21,8 +21,12 @@ import { cleanupSandbox, saveSandboxState } from './state-store.js';
 import type { ResizableVm } from './vm-resize.js';
 import { join } from 'node:path';
 
-/** How long a control call (start, signal, pause...) may take before the VM's health is questioned. */
-export const CALL_TIMEOUT_MS = 10_000;
+/**
+ * How long a control call (start, exec, signal, ...) may take before the VM's health is
+ * questioned: Kata's request timeout. Under TCG twenty execs at once queue for seconds in
+ * the guest; a hung guest is found sooner by the health check, a frozen VM at once.
+ */
+export const CALL_TIMEOUT_MS = 60_000;
 
 export interface PodVmOptions {
   readonly id: string;

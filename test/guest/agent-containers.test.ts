@@ -180,6 +180,22 @@ describe('guest agent: containers on runc', () => {
     });
   });
 
+  it('lets an exec id be used again once its status was collected, and never mixes the two up', async () => {
+    await create('c-reuse', ['sleep', '1000']);
+    await h.agent.StartContainer({ containerId: 'c-reuse' });
+    await exec('c-reuse', 'e1', ['echo', 'old']);
+    expect((await h.agent.WaitProcess({ containerId: 'c-reuse', execId: 'e1' })).status).toBe(0);
+    // The old output is never read: the old exec lingers, but its id is free for the host.
+    for (let i = 0; i < 3; i++) {
+      // Output only after a pause: the old exec's record of its exit must not end this one early.
+      await exec('c-reuse', 'e1', ['sh', '-c', `sleep 1; seq ${100 + i}`]);
+      const [out, wait] = await Promise.all([readToEnd(h, 'c-reuse', 'e1'), h.agent.WaitProcess({ containerId: 'c-reuse', execId: 'e1' })]);
+      expect(wait.status).toBe(0);
+      expect(out.toString()).toBe(Array.from({ length: 100 + i }, (_, n) => `${n + 1}\n`).join(''));
+    }
+    await h.agent.RemoveContainer({ containerId: 'c-reuse' });
+  });
+
   it('removes a running container (kills it) and a never-started one', async () => {
     await create('c-rm', ['sleep', '1000']);
     await h.agent.StartContainer({ containerId: 'c-rm' });
