@@ -75,11 +75,10 @@ describe('busybox image in a private containerd with runc', () => {
     }
   });
 
+  // Fast: this test's own timeout is well under the 15 s start-up wait it must not sit out.
   it('fails fast with containerd\'s log when the config is broken', async () => {
-    const started = performance.now();
     const err = await startContainerd({ extraConfig: '[grpc]\naddress = "/nowhere"' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(Error);
     expect(String(err)).toMatch(/exited early[\s\S]*failed to load TOML/);
-    expect(performance.now() - started).toBeLessThan(5_000);
-  });
+  }, 5_000);
 });

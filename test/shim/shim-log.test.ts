@@ -205,14 +205,13 @@ describe('openShimLog on a FIFO', () => {
     expect(() => shimLog.close()).not.toThrow();
   });
 
-  it('close() does not wait for a reader that is gone: one reopen attempt, then it closes', () => {
+  // close() is synchronous: this test's timeout (far below the 60 s bound) fails it if it waited.
+  it('close() does not wait for a reader that is gone: one reopen attempt, then it closes', { timeout: 10_000 }, () => {
     const reader = fifoReader(fifo);
     const shimLog = openShimLog(bundle, false, { id: 'sb' }, { closeTimeoutMs: 60_000 });
     reader.close();
     for (let seq = 0; seq < 10; seq++) shimLog.log.info({ seq }, 'nobody reads this');
-    const started = performance.now();
     shimLog.close();
-    expect(performance.now() - started).toBeLessThan(10_000); // far below its 60 s bound
     expect(() => shimLog.log.info('after close')).not.toThrow();
   });
 
