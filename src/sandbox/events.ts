@@ -1,15 +1,10 @@
 // What happens to a sandbox's containers, in the order it happened. The sandbox emits
 // every event through one callback, synchronously, at the moment the state changes; the
 // shim maps them onto containerd's topics and forwards them in that order.
+import type { ExitInfo, StdioPaths } from './process.js';
 import type { RootfsMount } from './shared-fs.js';
-import type { StdioPaths } from './process.js';
 
-export interface ExitInfo {
-  readonly exitStatus: number;
-  readonly exitedAt: Date;
-  /** Why the process ended, when the sandbox ended it (the VM died, the agent hung). */
-  readonly reason?: string;
-}
+export type { ExitInfo } from './process.js';
 
 export type SandboxEvent =
   | { readonly type: 'created'; readonly containerId: string; readonly bundle: string; readonly rootfs: readonly RootfsMount[]; readonly stdio: StdioPaths }

@@ -28,7 +28,8 @@ import { join } from 'node:path';
  */
 export const CALL_TIMEOUT_MS = 60_000;
 
-export interface PodVmOptions {
+/** What a sandbox's VM is made from; the seams (boot, roots, health) are for tests. */
+export interface PodVmSettings {
   readonly id: string;
   readonly config: KataConfig;
   readonly log: Logger;
@@ -39,6 +40,9 @@ export interface PodVmOptions {
   readonly stateRoot?: string;
   readonly health?: HealthOptions;
   readonly callTimeoutMs?: number;
+}
+
+export interface PodVmOptions extends PodVmSettings {
   /** The ids persisted for crash cleanup. */
   readonly containers: () => readonly string[];
   /** The VM died or hung: every process must end, with this reason. Called once. */

@@ -2,8 +2,14 @@
 // the host end of its stdio, and the two moments callers wait for (the exit, and the
 // exit having been reported with all output delivered).
 import type { Process } from '../oci/runtime-spec.js';
-import type { ExitInfo } from './events.js';
 import type { ProcessState } from './process-state.js';
+
+export interface ExitInfo {
+  readonly exitStatus: number;
+  readonly exitedAt: Date;
+  /** Why the process ended, when the sandbox ended it (the VM died, the agent hung). */
+  readonly reason?: string;
+}
 
 /** containerd's stdio for the process (FIFO paths or a URI), kept for State. */
 export interface StdioPaths {

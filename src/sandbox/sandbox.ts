@@ -4,7 +4,6 @@
 // time; reads never wait behind them. Protocol-free: the shim converts containerd's
 // messages into these calls once, and maps the events it emits onto containerd's topics.
 import type { ContainerStats } from '../agent/agent.js';
-import type { KataConfig } from '../config/index.js';
 import { Code, RuntimeError, alreadyExists } from '../errors/index.js';
 import type { Logger } from '../log/logger.js';
 import type { LinuxResources, Process, Spec } from '../oci/runtime-spec.js';
@@ -12,13 +11,11 @@ import { planContainerMounts, shareContainerMounts } from './container-mounts.js
 import { ContainerManager } from './containers.js';
 import type { ExitInfo, SandboxEventSink } from './events.js';
 import { guestSpec } from './guest-spec.js';
-import type { HealthOptions } from './health.js';
 import { Mutex } from '../async/mutex.js';
-import { PodVm } from './pod-vm.js';
+import { PodVm, type PodVmSettings } from './pod-vm.js';
 import { checkAllowed, type ProcessState } from './process-state.js';
 import { SandboxProcess, type HostStdio, type StdioPaths } from './process.js';
 import { Resources, type SizingReport } from './resources.js';
-import type { SandboxVm, VmBootOptions } from './sandbox-vm.js';
 import { mountContainerRootfs, releaseContainerShare, type RootfsMount } from './shared-fs.js';
 import type { Sizing } from './sizing.js';
 import { join } from 'node:path';
@@ -27,19 +24,9 @@ export type { ExitInfo, SandboxEvent, SandboxEventSink } from './events.js';
 export type { HostStdio, ProcessStreams, StdioPaths } from './process.js';
 export type { SizingReport } from './resources.js';
 
-export interface SandboxOptions {
-  readonly id: string;
-  readonly config: KataConfig;
-  readonly log: Logger;
+export interface SandboxOptions extends PodVmSettings {
   /** Every state change, in order, synchronously. */
   readonly onEvent: SandboxEventSink;
-  /** Replaceable in tests; the real one boots QEMU and dials the agent. */
-  readonly boot?: (o: VmBootOptions) => Promise<SandboxVm>;
-  readonly sharedRoot?: string;
-  readonly vmRoot?: string;
-  readonly stateRoot?: string;
-  readonly health?: HealthOptions;
-  readonly callTimeoutMs?: number;
   readonly outputDrainMs?: number;
 }
 
@@ -68,16 +55,9 @@ export class Sandbox {
 
   constructor(private readonly opts: SandboxOptions) {
     this.#log = opts.log;
+    const { onEvent: _onEvent, outputDrainMs: _drain, ...settings } = opts;
     this.#vm = new PodVm({
-      id: opts.id,
-      config: opts.config,
-      log: opts.log,
-      ...(opts.boot ? { boot: opts.boot } : {}),
-      ...(opts.sharedRoot ? { sharedRoot: opts.sharedRoot } : {}),
-      ...(opts.vmRoot ? { vmRoot: opts.vmRoot } : {}),
-      ...(opts.stateRoot ? { stateRoot: opts.stateRoot } : {}),
-      ...(opts.health ? { health: opts.health } : {}),
-      ...(opts.callTimeoutMs ? { callTimeoutMs: opts.callTimeoutMs } : {}),
+      ...settings,
       containers: () => this.#containers.ids,
       onFailure: (reason) => this.#containers.failAll(reason),
       onOom: (containerId) => {

@@ -55,17 +55,8 @@ const bySize = (h: CgroupStats['hugetlbStats']) =>
 // ---- cgroup v1 ---------------------------------------------------------------------
 
 export function statsToMetricsV1(stats: Stats): MetricsV1 {
-  const network = (stats.networkStats ?? []).map((s) => ({
-    name: s.name ?? '',
-    rxBytes: n(s.rxBytes),
-    rxPackets: n(s.rxPackets),
-    rxErrors: n(s.rxErrors),
-    rxDropped: n(s.rxDropped),
-    txBytes: n(s.txBytes),
-    txPackets: n(s.txPackets),
-    txErrors: n(s.txErrors),
-    txDropped: n(s.txDropped),
-  }));
+  // The agent's figures already have containerd's field names.
+  const network = stats.networkStats.map((s) => ({ ...s }));
   const cg = stats.cgroupStats;
   if (!cg) return { network };
   const cpu = cg.cpuStats;
