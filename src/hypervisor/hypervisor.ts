@@ -50,6 +50,10 @@ export interface Hypervisor {
   readonly capabilities: HypervisorCapabilities;
   /** Process id of the VM (what containerd is told as the task pid, as Kata does). */
   readonly pid: number | undefined;
+  /** The VM process is stopped (SIGSTOP, a frozen cgroup): no guest code runs, nothing will answer. */
+  frozen(): boolean;
+  /** CPU time the VM has used so far, in ms; undefined once it is gone. A hung guest uses next to none. */
+  cpuTimeMs(): number | undefined;
   /** Where the agent listens, e.g. `serial:///run/vc/vm/<id>/kata.sock`. */
   readonly agentUrl: string;
   /** Settles when the VM has gone, whoever stopped it. */

@@ -9,7 +9,12 @@ export interface ProcStat {
   readonly state: ProcState;
   readonly ppid: number;
   readonly pgid: number;
+  /** utime + stime, in clock ticks. */
+  readonly cpuTicks: number;
 }
+
+/** The kernel's USER_HZ: /proc counts CPU time in these (100 on every Linux we run on). */
+export const CLOCK_TICKS_PER_SECOND = 100;
 
 /**
  * The fields we use of a /proc/<pid>/stat line. The command name in parentheses may itself
@@ -18,9 +23,11 @@ export interface ProcStat {
 export function parseProcStat(stat: string): ProcStat | undefined {
   const close = stat.lastIndexOf(')');
   if (close < 0) return undefined;
-  const [state, ppid, pgid] = stat.slice(close + 1).trim().split(/\s+/);
+  const fields = stat.slice(close + 1).trim().split(/\s+/);
+  const [state, ppid, pgid] = fields;
   if (!state || !/^[A-Za-z]$/.test(state) || !ppid || !pgid) return undefined;
-  return { state, ppid: Number(ppid), pgid: Number(pgid) };
+  // utime and stime are fields 14 and 15 of the line, 11 and 12 after the name.
+  return { state, ppid: Number(ppid), pgid: Number(pgid), cpuTicks: Number(fields[11] ?? 0) + Number(fields[12] ?? 0) };
 }
 
 function readStat(pid: number | string): ProcStat | undefined {
@@ -33,6 +40,12 @@ function readStat(pid: number | string): ProcStat | undefined {
 
 /** The state of `pid`, or undefined when the process is gone. */
 export const processState = (pid: number): ProcState | undefined => readStat(pid)?.state;
+
+/** CPU time `pid` has used, in ms, or undefined when it is gone. */
+export function processCpuMs(pid: number): number | undefined {
+  const s = readStat(pid);
+  return s === undefined ? undefined : (s.cpuTicks * 1000) / CLOCK_TICKS_PER_SECOND;
+}
 
 /** Stopped by a signal (T) or a tracer (t): it runs no code until SIGCONT, but SIGKILL still works. */
 export const isStoppedState = (s: ProcState | undefined): boolean => s === 'T' || s === 't';

@@ -1,7 +1,8 @@
-// Is the VM still there to answer? A periodic agent health check, and the cheap fact that
-// the VM process itself was stopped (SIGSTOP, a frozen cgroup): a hung guest must turn
-// into exits with a reason, not into containers that look RUNNING forever.
-import { readFileSync } from 'node:fs';
+// Is the VM still there to answer? A periodic agent health check, read together with what
+// the VM process itself does: a frozen process (SIGSTOP) cannot answer at all, a VM that
+// burns CPU while its agent is silent is most likely only overloaded (TCG on a busy host),
+// one that idles while its agent is silent is hung. A hung guest must turn into exits with
+// a reason, not into containers that look RUNNING forever; a slow one must not be killed.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../log/logger.js';
 
@@ -10,54 +11,58 @@ export interface HealthOptions {
   readonly intervalMs: number;
   /** How long one check may take. */
   readonly timeoutMs: number;
-  /** Failed checks in a row that make the guest hung. */
+  /** Failed checks in a row that make an idle guest hung. */
   readonly failures: number;
+  /** Failed checks in a row that make a guest hung although its VM keeps using CPU. */
+  readonly busyFailures: number;
 }
 
 /**
- * Generous for TCG: an idle guest answers Check in milliseconds, but one starting twenty
- * processes at once can take seconds. A hung guest is found within about 50 s.
+ * An idle guest answers Check in milliseconds; one starting twenty processes under TCG can
+ * take seconds. A paused or stuck guest is found within about 45 s, a spinning one in ~3 min.
  */
-export const DEFAULT_HEALTH: HealthOptions = { intervalMs: 5_000, timeoutMs: 10_000, failures: 3 };
+export const DEFAULT_HEALTH: HealthOptions = { intervalMs: 5_000, timeoutMs: 10_000, failures: 3, busyFailures: 12 };
 
-/** True when the process is stopped by a signal or the freezer (/proc state T or t). */
-export function processStopped(pid: number | undefined): boolean {
-  if (!pid) return false;
-  try {
-    // The state follows the command name, which is in parentheses and may contain spaces.
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    return state === 'T' || state === 't';
-  } catch {
-    return false;
-  }
+/** A VM busier than this (share of one CPU) while its agent is silent counts as overloaded. */
+const BUSY_CPU_SHARE = 0.25;
+
+/** What the health watch reads of the VM (the Hypervisor has both). */
+export interface VmActivity {
+  frozen(): boolean;
+  cpuTimeMs(): number | undefined;
 }
 
 /**
  * Checks until `signal` aborts; calls `onHung` once, with the reason, when the VM process
- * is stopped or the agent failed `failures` checks in a row.
+ * is frozen or the agent stayed silent for the checks its activity allows.
  */
 export async function watchHealth(
-  o: HealthOptions & { check: (timeoutMs: number) => Promise<void>; vmPid: () => number | undefined; onHung: (reason: string) => void; signal: AbortSignal; log: Logger },
+  o: HealthOptions & { check: (timeoutMs: number) => Promise<void>; vm: VmActivity; onHung: (reason: string) => void; signal: AbortSignal; log: Logger },
 ): Promise<void> {
   let failed = 0;
-  let last = '';
+  let since: { at: number; cpuMs: number } | undefined;
   while (!o.signal.aborted) {
     try {
       await sleep(o.intervalMs, undefined, { signal: o.signal });
     } catch {
       return; // aborted
     }
-    if (processStopped(o.vmPid())) return o.onHung(`the VM process ${o.vmPid()} is stopped (SIGSTOP or frozen)`);
+    if (o.vm.frozen()) return o.onHung('the VM process is stopped (SIGSTOP or frozen)');
     try {
       await o.check(o.timeoutMs);
       failed = 0;
+      since = undefined;
     } catch (err) {
       if (o.signal.aborted) return;
       failed++;
-      last = (err as Error).message;
-      o.log.warn({ failed, err: last }, 'agent health check failed');
-      if (failed >= o.failures) return o.onHung(`the guest agent failed ${failed} health checks in a row (last: ${last})`);
+      since ??= { at: performance.now(), cpuMs: o.vm.cpuTimeMs() ?? 0 };
+      const share = ((o.vm.cpuTimeMs() ?? 0) - since.cpuMs) / Math.max(1, performance.now() - since.at);
+      const busy = share > BUSY_CPU_SHARE;
+      const message = (err as Error).message;
+      o.log.warn({ failed, vmCpuShare: Number(share.toFixed(2)), err: message }, 'agent health check failed');
+      if (failed >= (busy ? o.busyFailures : o.failures)) {
+        return o.onHung(`the guest agent failed ${failed} health checks in a row while the VM ${busy ? 'kept using CPU' : 'stayed idle'} (last: ${message})`);
+      }
     }
   }
 }

@@ -11,7 +11,7 @@ import { setupPodNetwork, teardownPodNetwork, type PodNetwork } from '../network
 import type { Spec } from '../oci/runtime-spec.js';
 import type { AgentAccess } from './containers.js';
 import { withDeadline } from '../async/deadline.js';
-import { DEFAULT_HEALTH, processStopped, watchHealth, type HealthOptions } from './health.js';
+import { DEFAULT_HEALTH, watchHealth, type HealthOptions } from './health.js';
 import { guestNetworkFor, nicsFor } from './network-plan.js';
 import { pollOomEvents } from './oom-poller.js';
 import type { BootSize } from './resources.js';
@@ -112,7 +112,7 @@ export class PodVm implements AgentAccess {
    */
   async call<T>(what: string, fn: (agent: Agent) => Promise<T>): Promise<T> {
     const agent = this.agent();
-    if (processStopped(this.pid)) {
+    if (this.#vm!.hypervisor.frozen()) {
       this.fail(`the VM process ${this.pid} is stopped (SIGSTOP or frozen)`);
       this.agent(); // throws UNAVAILABLE with the reason
     }
@@ -164,7 +164,7 @@ export class PodVm implements AgentAccess {
     void watchHealth({
       ...(this.opts.health ?? DEFAULT_HEALTH),
       check: (timeoutMs) => vm.agent.check(timeoutMs),
-      vmPid: () => vm.hypervisor.pid,
+      vm: vm.hypervisor,
       onHung: (reason) => this.fail(reason),
       signal: this.#abort.signal,
       log,
@@ -214,7 +214,7 @@ export class PodVm implements AgentAccess {
 
   /** One quick health check, for a call that timed out. */
   private async answers(): Promise<boolean> {
-    if (processStopped(this.pid)) return false;
+    if (this.#vm?.hypervisor.frozen()) return false;
     try {
       await this.#vm?.agent.check((this.opts.health ?? DEFAULT_HEALTH).timeoutMs);
       return true;

@@ -19,9 +19,10 @@ describe('exitReason', () => {
 });
 
 describe('parseProcStat', () => {
-  it('reads state, parent and group after the command name, even one with spaces and parentheses', () => {
-    expect(parseProcStat('1234 (qemu-system-x86) T 1 1234 1234 0 -1')).toEqual({ state: 'T', ppid: 1, pgid: 1234 });
-    expect(parseProcStat('77 (a) b) (c) S 5 70 70 0')).toEqual({ state: 'S', ppid: 5, pgid: 70 });
+  it('reads state, parent, group and CPU time after the command name, even one with spaces and parentheses', () => {
+    // A real line's first fields: pid (comm) state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime ...
+    expect(parseProcStat('1234 (qemu-system-x86) T 1 1234 1234 0 -1 4194304 1200 0 3 0 250 40 0 0 20 0')).toEqual({ state: 'T', ppid: 1, pgid: 1234, cpuTicks: 290 });
+    expect(parseProcStat('77 (a) b) (c) S 5 70 70 0')).toEqual({ state: 'S', ppid: 5, pgid: 70, cpuTicks: 0 });
     expect(parseProcStat('garbage')).toBeUndefined();
     expect(isStoppedState('T')).toBe(true);
     expect(isStoppedState('t')).toBe(true);

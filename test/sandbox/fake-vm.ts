@@ -6,6 +6,7 @@ import type { Agent, ContainerStats, GuestInterface, GuestNeighbor, GuestRoute, 
 import { statsFromGrpc } from '../../src/agent/stats.js';
 import { Code, RuntimeError, alreadyExists, notFound } from '../../src/errors/index.js';
 import type { Hypervisor, HypervisorCapabilities, ResizeResult, VmExit, VmResources } from '../../src/hypervisor/hypervisor.js';
+import { isStoppedState, processState } from '../../src/hypervisor/proc-stat.js';
 import type { LinuxResources, Process, Spec } from '../../src/oci/runtime-spec.js';
 import type { HostStdio, ProcessStreams } from '../../src/sandbox/sandbox.js';
 import type { SandboxVm, VmBootOptions } from '../../src/sandbox/sandbox-vm.js';
@@ -283,6 +284,16 @@ export class FakeHypervisor implements Hypervisor {
   }
 
   async start(): Promise<void> {}
+
+  frozen(): boolean {
+    return this.pid !== undefined && isStoppedState(processState(this.pid));
+  }
+
+  /** A hung guest idles: tests that need a busy one set this. */
+  cpuMs = 0;
+  cpuTimeMs(): number | undefined {
+    return this.cpuMs;
+  }
 
   async stop(): Promise<void> {
     this.stopped = true;

@@ -10,7 +10,8 @@ import { parseConfig } from '../../src/config/index.js';
 import { Code, RuntimeError } from '../../src/errors/index.js';
 import { createLogger } from '../../src/log/logger.js';
 import type { Spec } from '../../src/oci/runtime-spec.js';
-import { processStopped } from '../../src/sandbox/health.js';
+import { isStoppedState, processState } from '../../src/hypervisor/proc-stat.js';
+import type { HealthOptions } from '../../src/sandbox/health.js';
 import { Sandbox, type SandboxEvent } from '../../src/sandbox/sandbox.js';
 import { FakeVmFactory, MemoryStdio } from './fake-vm.js';
 
@@ -51,7 +52,7 @@ describe('Sandbox', () => {
   let sandbox: Sandbox;
   const children: ChildProcess[] = [];
 
-  const make = (o: { health?: { intervalMs: number; timeoutMs: number; failures: number }; callTimeoutMs?: number } = {}): Sandbox =>
+  const make = (o: { health?: HealthOptions; callTimeoutMs?: number } = {}): Sandbox =>
     new Sandbox({
       id: `sb-${process.pid}`,
       config: parseConfig(CONFIG, '/test/configuration.toml', { cpus: 2, memoryMiB: 8192 }),
@@ -203,25 +204,43 @@ describe('Sandbox', () => {
   });
 
   it('turns an agent that stops answering into exits with a clear reason', async () => {
-    sandbox = make({ health: { intervalMs: 20, timeoutMs: 50, failures: 2 } });
+    sandbox = make({ health: { intervalMs: 20, timeoutMs: 50, failures: 2, busyFailures: 6 } });
     await create('a');
     await sandbox.start('a');
     vms.last.agent.hung = true;
     const exit = await sandbox.wait('a');
     expect(exit.exitStatus).toBe(255);
-    expect(exit.reason).toMatch(/the guest agent failed 2 health checks in a row/);
+    expect(exit.reason).toMatch(/the guest agent failed 2 health checks in a row while the VM stayed idle/);
     expect(vms.last.hypervisor.stopped).toBe(true);
+  });
+
+  it('gives an agent that is silent while its VM keeps using CPU more time: overload is not a hang', async () => {
+    sandbox = make({ health: { intervalMs: 20, timeoutMs: 50, failures: 2, busyFailures: 6 } });
+    await create('a');
+    await sandbox.start('a');
+    const h = vms.last.hypervisor;
+    const agent = vms.last.agent;
+    // The VM burns a full CPU the whole time: the agent is only slow.
+    const burn = setInterval(() => (h.cpuMs += 100), 10);
+    agent.hung = true;
+    try {
+      const exit = await sandbox.wait('a');
+      expect(exit.reason).toMatch(/failed 6 health checks in a row while the VM kept using CPU/);
+      expect(agent.calls.filter((c) => c === 'Check').length).toBeGreaterThanOrEqual(6);
+    } finally {
+      clearInterval(burn);
+    }
   });
 
   it('fails a sandbox whose VM process is frozen at the next call, so a KILL ends its containers', async () => {
     const frozen = spawn('sleep', ['1000'], { stdio: 'ignore' });
     children.push(frozen);
     vms.pid = frozen.pid;
-    sandbox = make({ health: { intervalMs: 60_000, timeoutMs: 50, failures: 2 } });
+    sandbox = make({ health: { intervalMs: 60_000, timeoutMs: 50, failures: 2, busyFailures: 6 } });
     await create('a');
     await sandbox.start('a');
     process.kill(frozen.pid!, 'SIGSTOP');
-    while (!processStopped(frozen.pid)) await new Promise((r) => setTimeout(r, 5));
+    while (!isStoppedState(processState(frozen.pid!))) await new Promise((r) => setTimeout(r, 5));
     await sandbox.kill('a', '', 9);
     const exit = await sandbox.wait('a');
     expect(exit.exitStatus).toBe(255);

@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../../log/logger.js';
 import { Code, RuntimeError } from '../../errors/index.js';
 import type { Hypervisor, HypervisorCapabilities, ResizeResult, VmExit, VmResources } from '../hypervisor.js';
+import { isStoppedState, processCpuMs, processState } from '../proc-stat.js';
 import { SupervisedProcess, describeExit } from '../supervised-process.js';
 import { Mutex } from '../../async/mutex.js';
 import { inheritedFds, qemuCommand, type QemuLaunchSpec } from './command-line.js';
@@ -91,6 +92,14 @@ export class QemuHypervisor implements Hypervisor {
 
   get pid(): number | undefined {
     return this.qemu?.pid;
+  }
+
+  frozen(): boolean {
+    return this.qemu?.pid !== undefined && isStoppedState(processState(this.qemu.pid));
+  }
+
+  cpuTimeMs(): number | undefined {
+    return this.qemu?.pid === undefined ? undefined : processCpuMs(this.qemu.pid);
   }
 
   get agentUrl(): string {
