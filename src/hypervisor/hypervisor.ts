@@ -54,6 +54,8 @@ export interface Hypervisor {
   frozen(): boolean;
   /** CPU time the VM has used so far, in ms; undefined once it is gone. A hung guest uses next to none. */
   cpuTimeMs(): number | undefined;
+  /** Where the guest's console (kernel and agent messages) is written, for diagnostics. */
+  readonly consolePath: string | undefined;
   /** Where the agent listens, e.g. `serial:///run/vc/vm/<id>/kata.sock`. */
   readonly agentUrl: string;
   /** Settles when the VM has gone, whoever stopped it. */

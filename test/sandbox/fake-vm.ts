@@ -262,6 +262,7 @@ export class FakeHypervisor implements Hypervisor {
     agentChannel: 'serial',
   };
   readonly agentUrl = 'fake://agent';
+  readonly consolePath = undefined;
   private readonly exitD = new Deferred<VmExit>();
   readonly exited = this.exitD.promise;
   vcpus: number;

@@ -94,6 +94,10 @@ export class QemuHypervisor implements Hypervisor {
     return this.qemu?.pid;
   }
 
+  get consolePath(): string {
+    return this.opts.spec.consoleLog;
+  }
+
   frozen(): boolean {
     return this.qemu?.pid !== undefined && isStoppedState(processState(this.qemu.pid));
   }
