@@ -56,7 +56,7 @@ describe('one sandbox under load', () => {
     const members = [1, 2, 3].map((n) => `${sb}-c${n}`);
     const results = await Promise.all([
       ...members.map((id) => run(id, 'container', '0.5')),
-      updateTask(env.cd.address, 'default', sb, { cpu: { quota: 50_000, period: 100_000 } }, 120_000).then(() => ({ code: 0, stderr: '' })),
+      updateTask(env.cd.address, 'default', sb, { cpu: { quota: 50_000, period: 100_000 } }, 240_000).then(() => ({ code: 0, stderr: '' })),
     ]);
     for (const r of results) expect(r.code, r.stderr).toBe(0);
     expect(qemuPids(sb)).toHaveLength(1);
