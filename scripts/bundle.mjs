@@ -1,32 +1,77 @@
-// Bundles every executable entry in shim/*.ts into one self-contained ESM file in dist/.
-// The shim is started for every container, so loading one file instead of a module
-// graph keeps its start-up short.
+// Bundles every executable entry in shim/*.ts into dist/*.mjs: `node scripts/bundle.mjs`.
+// kata-agent and kata-runtime are one self-contained file each (the agent is copied alone
+// into the guest image). The shim is split: containerd runs `start` and `delete` for every
+// container, and parsing the daemon's 1 MB of code (most of it generated protobuf code)
+// would dominate them, so dist/containerd-shim-kata-v2.mjs is a small entry and each action
+// imports its own chunks from dist/chunks/ (src/shim/main.ts).
 import { build } from 'esbuild';
-import { readdirSync, chmodSync, mkdirSync } from 'node:fs';
-import { join, basename } from 'node:path';
+import { chmodSync, mkdirSync, readdirSync, realpathSync, rmSync } from 'node:fs';
+import { basename, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-const root = new URL('..', import.meta.url).pathname;
-const entries = readdirSync(join(root, 'shim')).filter((f) => f.endsWith('.ts'));
-mkdirSync(join(root, 'dist'), { recursive: true });
+const root = fileURLToPath(new URL('..', import.meta.url));
+const dist = join(root, 'dist');
+export const SHIM_ENTRY = 'containerd-shim-kata-v2';
+const CHUNKS = 'chunks';
 
-await Promise.all(
-  entries.map(async (file) => {
-    const outfile = join(root, 'dist', `${basename(file, '.ts')}.mjs`);
-    await build({
-      entryPoints: [join(root, 'shim', file)],
-      outfile,
-      bundle: true,
-      platform: 'node',
-      target: 'node20',
-      format: 'esm',
-      minifySyntax: true,
-      legalComments: 'none',
-      logLevel: 'warning',
-      banner: {
-        // CommonJS dependencies bundled into ESM still call require() for built-ins.
-        js: "#!/usr/bin/env node\nimport { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
-      },
-    });
-    chmodSync(outfile, 0o755);
-  }),
-);
+const common = {
+  absWorkingDir: root,
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'esm',
+  minifySyntax: true,
+  legalComments: 'none',
+  logLevel: 'warning',
+  banner: {
+    // CommonJS dependencies bundled into ESM still call require() for built-ins.
+    js: "#!/usr/bin/env node\nimport { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
+  },
+};
+
+/** The shim's split build; `write: false` gives the metafile alone (test/shim/start-imports.test.ts). */
+export function buildShim({ write = true } = {}) {
+  return build({
+    ...common,
+    // Whitespace too: the daemon keeps its source for its whole life (V8 compiles
+    // lazily), and less text parses faster. Identifiers stay, for readable stack traces.
+    minifyWhitespace: true,
+    entryPoints: [join(root, 'shim', `${SHIM_ENTRY}.ts`)],
+    outdir: dist,
+    splitting: true,
+    entryNames: '[name]',
+    chunkNames: `${CHUNKS}/[name]-[hash]`,
+    outExtension: { '.js': '.mjs' },
+    metafile: true,
+    write,
+  });
+}
+
+/**
+ * Removes the chunks of earlier builds. A running daemon imported all of its chunks when it
+ * started (nothing in it imports lazily later), so only a shim starting during the build
+ * could miss one.
+ */
+function pruneChunks(metafile) {
+  const current = new Set(Object.keys(metafile.outputs).map((f) => relative(dist, join(root, f))));
+  const dir = join(dist, CHUNKS);
+  for (const f of readdirSync(dir)) {
+    if (!current.has(join(CHUNKS, f))) rmSync(join(dir, f), { force: true });
+  }
+}
+
+async function bundleAll() {
+  mkdirSync(dist, { recursive: true });
+  const names = readdirSync(join(root, 'shim'))
+    .filter((f) => f.endsWith('.ts'))
+    .map((f) => basename(f, '.ts'));
+  await Promise.all(
+    names.map(async (name) => {
+      if (name === SHIM_ENTRY) pruneChunks((await buildShim()).metafile);
+      else await build({ ...common, entryPoints: [join(root, 'shim', `${name}.ts`)], outfile: join(dist, `${name}.mjs`) });
+      chmodSync(join(dist, `${name}.mjs`), 0o755);
+    }),
+  );
+}
+
+if (process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) await bundleAll();

@@ -1,25 +1,44 @@
 // Starting the long-running daemon from `start`: the same executable with the same flags
 // and no action, in its own session, with no stdio of ours (containerd reads start's
-// combined output until EOF, so a daemon holding that pipe would hang it). The daemon
-// reports "ready" or its startup error on a private pipe (fd 3), which start alone holds.
+// combined output until EOF, so a daemon holding that pipe would hang it), and the shim
+// socket `start` bound as its fd 3. The socket accepts connections from the moment it is
+// bound; containerd's first call waits in its backlog until the daemon serves it. So
+// `start` returns once the daemon runs, without waiting for Node to boot a second time
+// (containerd's and Kata's shims do the same); a daemon that dies before serving leaves
+// a stale socket, and containerd's first call fails and runs `delete`, which removes it.
 import { spawn, type ChildProcess } from 'node:child_process';
-import type { Readable } from 'node:stream';
+import type net from 'node:net';
 import type { ShimFlags } from './flags.js';
+import { LISTEN_FD_ENV, listenerFd } from './socket.js';
 
-/** Names the readiness pipe's fd in the daemon's environment; absent when run by hand. */
+/**
+ * The daemon's readiness pipe of earlier versions: `serve` still reports on it when the
+ * variable is set; `start` no longer sets it, as it no longer waits for the daemon.
+ */
 export const READY_FD_ENV = 'KATA_SHIM_READY_FD';
-const READY_FD = 3;
+const LISTEN_FD = 3;
 
 export interface DaemonCommand {
   readonly file: string;
   readonly args: readonly string[];
 }
 
+/**
+ * V8 settings for the daemon, which idles for the pod's whole life: a small heap that is
+ * given back, at no measured cost per call (docs/performance.md).
+ */
+export const DAEMON_NODE_OPTIONS: readonly string[] = ['--optimize-for-size'];
+
+/** `script` under this very node, with this node's options and the daemon's own. */
+export function daemonCommand(script: string): DaemonCommand {
+  return { file: process.execPath, args: [...process.execArgv, ...DAEMON_NODE_OPTIONS, script] };
+}
+
 /** This very script under this very node, e.g. `node /usr/local/bin/containerd-shim-kata-v2`. */
 export function selfCommand(): DaemonCommand {
   const script = process.argv[1];
   if (!script) throw new Error('cannot tell which script to re-run as the shim daemon');
-  return { file: process.execPath, args: [...process.execArgv, script] };
+  return daemonCommand(script);
 }
 
 /** The daemon's flags: what start got, minus the action (Kata's newCommand). */
@@ -36,18 +55,24 @@ export interface LaunchedDaemon {
   kill(): void;
 }
 
-export function launchDaemon(cmd: DaemonCommand, flags: ShimFlags, bundle: string, env: NodeJS.ProcessEnv, timeoutMs: number): Promise<LaunchedDaemon> {
-  const child = spawn(cmd.file, [...cmd.args, ...daemonArgs(flags)], {
-    cwd: bundle,
-    env: { ...env, [READY_FD_ENV]: String(READY_FD) },
-    detached: true,
-    stdio: ['ignore', 'ignore', 'ignore', 'pipe'],
-  });
-  return waitReady(child, timeoutMs);
-}
-
-function waitReady(child: ChildProcess, timeoutMs: number): Promise<LaunchedDaemon> {
-  const pipe = child.stdio[READY_FD] as Readable | null;
+/**
+ * Runs the daemon with `listener` as its fd 3 and closes this process's copy, so only the
+ * daemon ever accepts on it. Resolves once the daemon process runs; rejects when it cannot
+ * be run at all.
+ */
+export function launchDaemon(cmd: DaemonCommand, flags: ShimFlags, bundle: string, env: NodeJS.ProcessEnv, listener: net.Server): Promise<LaunchedDaemon> {
+  let child: ChildProcess;
+  try {
+    child = spawn(cmd.file, [...cmd.args, ...daemonArgs(flags)], {
+      cwd: bundle,
+      env: { ...env, [LISTEN_FD_ENV]: String(LISTEN_FD) },
+      detached: true,
+      stdio: ['ignore', 'ignore', 'ignore', listenerFd(listener)],
+    });
+  } finally {
+    // In the same tick as the spawn: this process never gets to accept a connection.
+    listener.close();
+  }
   const pid = child.pid;
   const kill = (): void => {
     if (pid === undefined) return;
@@ -58,32 +83,10 @@ function waitReady(child: ChildProcess, timeoutMs: number): Promise<LaunchedDaem
     }
   };
   return new Promise((resolve, reject) => {
-    let text = '';
-    const finish = (err: Error | undefined): void => {
-      clearTimeout(timer);
-      pipe?.removeAllListeners('data');
-      pipe?.destroy();
-      child.removeAllListeners('close');
+    child.once('error', (err) => reject(new Error(`cannot run the shim daemon: ${err.message}`)));
+    child.once('spawn', () => {
       child.unref();
-      if (err) {
-        kill();
-        reject(err);
-      } else resolve({ pid: pid!, kill });
-    };
-    const timer = setTimeout(() => finish(new Error(`shim daemon did not listen within ${timeoutMs} ms`)), timeoutMs);
-    child.once('error', (err) => finish(new Error(`cannot run the shim daemon: ${err.message}`)));
-    // 'close' (not 'exit') so an error line written just before exiting is read first.
-    child.once('close', (code, signal) =>
-      finish(new Error(`shim daemon exited before listening (${signal ? `signal ${signal}` : `exit code ${code}`})${text ? `: ${text.trim()}` : ''}`)),
-    );
-    pipe?.setEncoding('utf8');
-    pipe?.on('data', (chunk: string) => {
-      text += chunk;
-      const nl = text.indexOf('\n');
-      if (nl < 0) return;
-      const line = text.slice(0, nl);
-      if (line === 'ready') finish(undefined);
-      else finish(new Error(line.replace(/^error /, '')));
+      resolve({ pid: pid!, kill });
     });
   });
 }

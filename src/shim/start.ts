@@ -1,22 +1,21 @@
 // `start`: decide which shim serves this id, make sure it runs, write `address` (and
 // `shim.pid`) in the bundle and print the address. containerd takes start's combined
 // stdout+stderr as the address, so nothing else may be printed on success.
+// containerd runs it for every container, on the critical path of every pod start: it
+// binds the daemon's socket and hands it over instead of waiting for the daemon to boot
+// (daemon-launch.ts), and loads nothing of the daemon's code (docs/performance.md).
 import { rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { containerd_task_v2_Task } from '../gen/services.js';
-import { connectUnix } from '../ttrpc/client.js';
 import { shimSocketPath, toUnixAddress } from './address.js';
 import { ADDRESS_FILE, PID_FILE, bundleDir, readBundleSpec, removeBundleFiles, writeBundleFile } from './bundle.js';
 import { containerKind } from './container-type.js';
 import { launchDaemon, selfCommand, type DaemonCommand } from './daemon-launch.js';
 import type { ShimFlags } from './flags.js';
-import { probeSocket } from './socket.js';
+import { bindShimSocket, probeSocket } from './socket.js';
 
 export interface StartOptions {
   /** How to run the daemon; default this script under this node. */
   daemonCommand?: DaemonCommand;
-  /** How long the daemon may take to listen; default 10 s. */
-  readyTimeoutMs?: number;
 }
 
 /** Runs start and returns the address to print; throws with a one-line reason. */
@@ -41,13 +40,12 @@ export async function startShim(flags: ShimFlags, env: NodeJS.ProcessEnv, opts: 
   if (state === 'live') return reuse(bundle, path, address, flags.id);
   if (state === 'stale') await rm(path, { force: true });
 
-  const daemon = await launchDaemon(opts.daemonCommand ?? selfCommand(), flags, bundle, env, opts.readyTimeoutMs ?? 10_000).catch(
-    async (err: unknown) => {
-      // The daemon was killed; a socket it bound is left as a file nobody listens on.
-      if ((await probeSocket(path)) === 'stale') await rm(path, { force: true });
-      throw err;
-    },
-  );
+  const listener = await bindShimSocket(path);
+  // The socket is ours from here: a start that fails removes it.
+  const daemon = await launchDaemon(opts.daemonCommand ?? selfCommand(), flags, bundle, env, listener).catch(async (err: unknown) => {
+    await rm(path, { force: true });
+    throw err;
+  });
   try {
     await writeBundleFile(bundle, PID_FILE, String(daemon.pid));
     await writeBundleFile(bundle, ADDRESS_FILE, address);
@@ -62,15 +60,8 @@ export async function startShim(flags: ShimFlags, env: NodeJS.ProcessEnv, opts: 
 
 /** A shim already serves this id (start ran twice): answer its address, as containerd expects. */
 async function reuse(bundle: string, path: string, address: string, id: string): Promise<string> {
-  const client = await connectUnix(path, { connectTimeoutMs: 2000 });
-  try {
-    const res = await client.call(containerd_task_v2_Task, 'Connect', { id }, { timeoutMs: 5000 });
-    await writeBundleFile(bundle, PID_FILE, String(res.shimPid));
-    await writeBundleFile(bundle, ADDRESS_FILE, address);
-    return address;
-  } catch (err) {
-    throw new Error(`a process listens on ${path} but does not answer Connect: ${(err as Error).message}`, { cause: err });
-  } finally {
-    await client.close();
-  }
+  const { runningShimPid } = await import('./shim-connect.js');
+  await writeBundleFile(bundle, PID_FILE, String(await runningShimPid(path, id)));
+  await writeBundleFile(bundle, ADDRESS_FILE, address);
+  return address;
 }

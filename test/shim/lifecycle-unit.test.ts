@@ -6,6 +6,7 @@ import { containerKind } from '../../src/shim/container-type.js';
 import { daemonArgs } from '../../src/shim/daemon-launch.js';
 import { DEAD_SHIM_EXIT_STATUS, encodeDeleteResponse } from '../../src/shim/delete.js';
 import { parseShimFlags } from '../../src/shim/flags.js';
+import { goTimestamp } from '../../src/shim/timestamps.js';
 import { mountPoints } from '../../src/sandbox/mount-table.js';
 
 describe('containerKind (Kata getAddress rules)', () => {
@@ -59,6 +60,14 @@ describe('delete answer', () => {
     expect(decoded.exitedAt?.nanos).toBe(678_000_000);
     // pid 0 is the default: only field 2 (varint 137) and field 3 (the timestamp) are on the wire.
     expect(bytes[0]).toBe(0x10);
+  });
+
+  it('is byte for byte what the generated encoder writes (encoded by hand: delete loads no protobuf code)', () => {
+    const dates = [new Date('2026-01-02T03:04:05.678Z'), new Date('2026-01-02T03:04:05Z'), new Date(0), new Date('1969-12-31T23:59:59.5Z'), new Date(8.64e15)];
+    for (const date of dates) {
+      const generated = containerd.task.v2.DeleteResponse.encode({ pid: 0, exitStatus: DEAD_SHIM_EXIT_STATUS, exitedAt: goTimestamp(date) }).finish();
+      expect(Buffer.from(encodeDeleteResponse(date)).toString('hex'), date.toISOString()).toBe(Buffer.from(generated).toString('hex'));
+    }
   });
 });
 
