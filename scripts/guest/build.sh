@@ -2,7 +2,8 @@
 # Builds the guest image from Debian packages only:
 #   vmlinux      ELF kernel extracted from the cloud kernel's vmlinuz (PVH boot)
 #   initrd.img   busybox initramfs: /init loads the virtio modules, mounts the root
-#   rootfs.img   read-only ext4: node, runc, busybox, the agent
+#   rootfs.img   read-only ext4 behind a 2 MiB header (MBR + NVDIMM DAX info
+#                block): node, runc, busybox, the agent
 #   modules/     the kernel's full module tree (depmod'd), kernel.config
 #   manifest     every input that went into the image; when it is unchanged a
 #                rerun does nothing
@@ -326,6 +327,52 @@ resolve_modules() {
 	done <"$1"
 }
 
+# The root image: [MBR | NVDIMM PFN info block at 4 KiB | ... ][ext4 from 2 MiB on].
+# As an NVDIMM the guest's pmem driver finds the info block and exposes the data
+# after it, the ext4, as /dev/pmem0, which DAX can map (mode "RAM": the page
+# structs live in guest RAM, nothing is written to the read-only image). As a
+# virtio-blk disk the MBR's one partition is the same ext4 (/dev/vda1). Linux needs
+# the data 2 MiB aligned; the whole image is a multiple of 128 MiB so that DIMMs
+# hot-added after the NVDIMM start on a memory block (Kata pads to 128 MiB too).
+DAX_HEADER_BYTES=$((2 << 20))
+NVDIMM_ALIGN_BYTES=$((128 << 20))
+
+# Writes the MBR and the PFN info block (struct nd_pfn_sb of drivers/nvdimm/pfn.h,
+# version 1.2, Fletcher-64 checksum) into the first 8 KiB of the image.
+write_dax_header() {
+	"$NODE_BIN" - "$1" "$2" "$DAX_HEADER_BYTES" <<'NODE'
+const fs = require('node:fs');
+const [img, totalArg, headerArg] = process.argv.slice(2);
+const total = Number(totalArg), header = Number(headerArg);
+const mbr = Buffer.alloc(512);
+const entry = 446; // partition 1: Linux (0x83), LBA only (CHS fields 0xfeffff)
+mbr.set([0xfe, 0xff, 0xff], entry + 1);
+mbr[entry + 4] = 0x83;
+mbr.set([0xfe, 0xff, 0xff], entry + 5);
+mbr.writeUInt32LE(header / 512, entry + 8);
+mbr.writeUInt32LE((total - header) / 512, entry + 12);
+mbr.set([0x55, 0xaa], 510);
+const sb = Buffer.alloc(4096);
+sb.write('NVDIMM_PFN_INFO\0', 0, 'latin1'); // uuid, parent_uuid, flags: 0
+sb.writeUInt16LE(1, 52); // version_major
+sb.writeUInt16LE(2, 54); // version_minor: 2 = has align
+sb.writeBigUInt64LE(BigInt(header), 56); // dataoff
+sb.writeBigUInt64LE(BigInt((total - header) / 4096), 64); // npfns
+sb.writeUInt32LE(1, 72); // mode: PFN_MODE_RAM
+sb.writeUInt32LE(2 << 20, 84); // align
+let lo = 0n, hi = 0n;
+for (let i = 0; i < 4096; i += 4) { // the checksum field itself is still 0
+  lo = (lo + BigInt(sb.readUInt32LE(i))) & 0xffffffffn;
+  hi = (hi + lo) & 0xffffffffffffffffn;
+}
+sb.writeBigUInt64LE(((hi << 32n) | lo) & 0xffffffffffffffffn, 4088);
+const fd = fs.openSync(img, 'r+');
+fs.writeSync(fd, mbr, 0, 512, 0);
+fs.writeSync(fd, sb, 0, 4096, 4096);
+fs.closeSync(fd);
+NODE
+}
+
 # Copies the libraries an ELF binary needs into the root, unless present there.
 # /lib, /lib64 and /usr/lib all land under /usr (the root is merged-usr).
 copy_libs() {
@@ -476,16 +523,22 @@ env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin chroot "$ROOTFS" /bin/sh -c 'true' || 
 
 # Size: file data rounded to 4 KiB blocks, a block per directory, inode tables,
 # then 5% + 4 MiB for ext4 metadata. The image is mounted read-only, so no
-# room is kept for writes.
+# room is kept for writes; the ext4 then fills the image up to the 128 MiB
+# boundary (its free blocks are a hole in the file: no disk, no page cache).
 read -r data_kib entries < <(find "$ROOTFS" -printf '%y %s\n' |
 	awk '$1 == "f" { k += int(($2 + 4095) / 4096) * 4 } $1 == "d" { k += 4 } { n++ } END { print k, n }')
 inodes=$(((entries + 63) / 64 * 64 + 64))
-size_kib=$(((data_kib + inodes / 4) * 105 / 100 + 4096))
-size_kib=$(((size_kib + 1023) / 1024 * 1024))
+need_kib=$(((data_kib + inodes / 4) * 105 / 100 + 4096))
+image_bytes=$(((DAX_HEADER_BYTES + need_kib * 1024 + NVDIMM_ALIGN_BYTES - 1) / NVDIMM_ALIGN_BYTES * NVDIMM_ALIGN_BYTES))
+fs_kib=$(((image_bytes - DAX_HEADER_BYTES) / 1024))
+truncate -s "$image_bytes" "$WORK/rootfs.img"
+# 4 KiB blocks: ext4 maps files with DAX only when its block size is the page size.
 mkfs.ext4 -q -F -b 4096 -m 0 -N "$inodes" -L kata-rootfs -O ^has_journal,^resize_inode \
-	-E root_owner=0:0 -d "$ROOTFS" "$WORK/rootfs.img" "${size_kib}k" >/dev/null ||
-	die "mkfs.ext4 failed (size ${size_kib} KiB for ${data_kib} KiB of data)"
-e2fsck -fn "$WORK/rootfs.img" >/dev/null 2>&1 || die "fsck of the new root image failed"
+	-E "root_owner=0:0,offset=$DAX_HEADER_BYTES" -d "$ROOTFS" "$WORK/rootfs.img" "${fs_kib}k" >/dev/null ||
+	die "mkfs.ext4 failed (size ${fs_kib} KiB for ${data_kib} KiB of data)"
+write_dax_header "$WORK/rootfs.img" "$image_bytes" || die "cannot write the DAX header"
+[[ $(stat -c %s "$WORK/rootfs.img") -eq $image_bytes ]] || die "root image is not $image_bytes bytes"
+e2fsck -fn "$WORK/rootfs.img?offset=$DAX_HEADER_BYTES" >/dev/null 2>&1 || die "fsck of the new root image failed"
 
 # ---- publish: drop the manifest first so an interrupted publish is rebuilt
 rm -f "$OUT/manifest"

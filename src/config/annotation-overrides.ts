@@ -111,6 +111,7 @@ export const HYPERVISOR_OVERRIDES: Readonly<Record<string, Override>> = {
   },
   enable_virtio_mem: setBool('enableVirtioMem'),
   enable_mem_prealloc: setBool('enableMemPrealloc'),
+  reclaim_guest_freed_memory: setBool('reclaimGuestFreedMemory'),
   enable_hugepages: setBool('enableHugepages'),
   enable_iommu: setBool('enableIommu'),
   disable_block_device_use: setBool('disableBlockDeviceUse'),

@@ -68,6 +68,7 @@ export const QEMU_DEFAULTS: QemuConfig = deepFreeze({
   useLegacySerial: false,
   entropySource: '/dev/urandom',
   disableImageNvdimm: false,
+  reclaimGuestFreedMemory: false,
   enableIothreads: false,
   enableHugepages: false,
   enableMemPrealloc: false,

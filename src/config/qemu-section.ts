@@ -26,7 +26,7 @@ const KATA_ONLY_KEYS: ReadonlySet<string> = new Set([
   'enable_vhost_user_store', 'vhost_user_store_path', 'valid_vhost_user_store_paths',
   'vhost_user_reconnect_timeout_sec', 'file_mem_backend', 'valid_file_mem_backends',
   'valid_entropy_sources', 'rx_rate_limiter_max_rate', 'tx_rate_limiter_max_rate',
-  'reclaim_guest_freed_memory', 'indep_iothreads', 'confidential_guest', 'sev_snp_guest',
+  'indep_iothreads', 'confidential_guest', 'sev_snp_guest',
   'hypervisor_loglevel', 'disable_nesting_checks',
   'tdx_quote_generation_service_socket_port',
 ]);
@@ -72,6 +72,7 @@ export function readQemuSection(r: SectionReader, host: HostFacts): QemuConfig {
     useLegacySerial: r.bool('use_legacy_serial', d.useLegacySerial),
     entropySource: r.path('entropy_source', d.entropySource, false),
     disableImageNvdimm: r.bool('disable_image_nvdimm', d.disableImageNvdimm),
+    reclaimGuestFreedMemory: r.bool('reclaim_guest_freed_memory', d.reclaimGuestFreedMemory),
     enableIothreads: r.bool('enable_iothreads', d.enableIothreads),
     enableHugepages: r.bool('enable_hugepages', d.enableHugepages),
     enableMemPrealloc: r.bool('enable_mem_prealloc', d.enableMemPrealloc),

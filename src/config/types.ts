@@ -83,7 +83,10 @@ export interface QemuConfig {
   readonly enableDebug: boolean;
   readonly useLegacySerial: boolean;
   readonly entropySource: string;
+  /** Attach the root image as virtio-blk instead of an NVDIMM mapped with DAX. */
   readonly disableImageNvdimm: boolean;
+  /** virtio-balloon with free page reporting: pages the guest frees leave QEMU's RSS. */
+  readonly reclaimGuestFreedMemory: boolean;
   readonly enableIothreads: boolean;
   readonly enableHugepages: boolean;
   readonly enableMemPrealloc: boolean;

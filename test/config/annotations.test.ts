@@ -86,6 +86,26 @@ describe('applyAnnotations: the enable_annotations gate', () => {
     expect(c.hypervisor.disableVhostNet).toBe(true);
   });
 
+  it('applies disable_image_nvdimm and reclaim_guest_freed_memory both ways, as Kata does', () => {
+    const allowed = 'enable_annotations = ["disable_image_nvdimm", "reclaim_guest_freed_memory"]';
+    const on = applyAnnotations(config(allowed), { [`${HV}disable_image_nvdimm`]: 'true', [`${HV}reclaim_guest_freed_memory`]: 'true' });
+    expect(on.hypervisor).toMatchObject({ disableImageNvdimm: true, reclaimGuestFreedMemory: true });
+    expect(on.warnings).toEqual([]);
+    const off = applyAnnotations(config(`${allowed}\ndisable_image_nvdimm = true\nreclaim_guest_freed_memory = true`), {
+      [`${HV}disable_image_nvdimm`]: 'false',
+      [`${HV}reclaim_guest_freed_memory`]: 'false',
+    });
+    expect(off.hypervisor).toMatchObject({ disableImageNvdimm: false, reclaimGuestFreedMemory: false });
+  });
+
+  it('refuses reclaim_guest_freed_memory outside enable_annotations, and a value that is not a bool', () => {
+    expect(refusal(config(), { [`${HV}reclaim_guest_freed_memory`]: 'true' }).message).toContain(
+      `annotation ${HV}reclaim_guest_freed_memory is not enabled`,
+    );
+    const err = refusal(config('enable_annotations = ["reclaim_guest_freed_memory"]'), { [`${HV}reclaim_guest_freed_memory`]: 'yes' });
+    expect(err.message).toContain(`${HV}reclaim_guest_freed_memory`);
+  });
+
   it('leaves the config untouched when no Kata annotation is present', () => {
     const base = config();
     expect(applyAnnotations(base, { 'io.kubernetes.cri.container-type': 'sandbox', [CONFIG_PATH_ANNOTATION]: '/x' })).toBe(

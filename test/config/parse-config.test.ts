@@ -57,6 +57,7 @@ enable_debug = true
 use_legacy_serial = true
 entropy_source = "/dev/random"
 disable_image_nvdimm = true
+reclaim_guest_freed_memory = true
 enable_iothreads = true
 enable_hugepages = true
 enable_mem_prealloc = true
@@ -139,6 +140,7 @@ describe('parseConfig: Kata keys', () => {
       useLegacySerial: true,
       entropySource: '/dev/random',
       disableImageNvdimm: true,
+      reclaimGuestFreedMemory: true,
       enableIothreads: true,
       enableHugepages: true,
       enableMemPrealloc: true,

@@ -1,7 +1,19 @@
 import { describe, it, expect } from 'vitest';
-import { INHERITED_FD_BASE, qemuArgs, qemuCommand, guestKernelParams, type QemuLaunchSpec } from '../../src/hypervisor/qemu/command-line.js';
-import { qemuLaunchSpec, useVhostNet } from '../../src/hypervisor/qemu/launch-spec.js';
+import {
+  INHERITED_FD_BASE,
+  TCG_TB_SIZE_MIB,
+  qemuArgs,
+  qemuCommand,
+  guestKernelParams,
+  type QemuLaunchSpec,
+} from '../../src/hypervisor/qemu/command-line.js';
+import { NVDIMM_IMAGE_ALIGN_BYTES, qemuLaunchSpec, rootImage, useVhostNet, type FileSize } from '../../src/hypervisor/qemu/launch-spec.js';
 import { QEMU_DEFAULTS } from '../../src/config/defaults.js';
+import { Code, RuntimeError } from '../../src/errors/index.js';
+
+const MIB = 1024 * 1024;
+/** A 128 MiB root image, whatever path is asked about: launch specs never touch the disk here. */
+const imageOf128MiB: FileSize = () => 128 * MIB;
 
 const spec: QemuLaunchSpec = {
   qemuPath: '/usr/bin/qemu-system-x86_64',
@@ -15,7 +27,7 @@ const spec: QemuLaunchSpec = {
   maxMemoryMiB: 8192,
   kernel: '/k/vmlinux',
   initrd: '/k/initrd.img',
-  image: '/k/root.img',
+  rootImage: { via: 'virtio-blk', path: '/k/root.img' },
   kernelParams: ['console=ttyS0', 'quiet'],
   sharedFs: { socketPath: '/run/vm/fs.sock', tag: 'kataShared', queueSize: 1024 },
   agent: { kind: 'serial', socketPath: '/run/vm/kata.sock' },
@@ -32,14 +44,24 @@ describe('qemuArgs', () => {
     const args = qemuArgs(spec);
     expect(values(args, '-smp')).toEqual(['1,cores=1,threads=1,sockets=4,maxcpus=4']);
     expect(values(args, '-m')).toEqual(['512M,slots=10,maxmem=8192M']);
-    expect(values(args, '-machine')).toEqual(['q35,accel=tcg']);
+    expect(values(args, '-machine')).toEqual(['q35']);
     expect(values(args, '-cpu')).toEqual(['max']);
   });
 
-  it('uses the host CPU model under KVM and appends cpu features and machine accelerators', () => {
+  it('bounds TCG\'s translation cache with its own -accel, never in -machine', () => {
+    const args = qemuArgs(spec);
+    expect(values(args, '-accel')).toEqual([`tcg,tb-size=${TCG_TB_SIZE_MIB}`]);
+    expect(args.join(' ')).not.toContain('accel=');
+    expect(TCG_TB_SIZE_MIB).toBeGreaterThanOrEqual(16);
+    expect(TCG_TB_SIZE_MIB).toBeLessThan(1024); // QEMU's default is 1 GiB
+  });
+
+  it('uses the host CPU model under KVM, no tb-size, and appends cpu features and machine accelerators', () => {
     const args = qemuArgs({ ...spec, accel: 'kvm', cpuFeatures: 'pmu=off', machineAccelerators: 'kernel_irqchip=on' });
     expect(values(args, '-cpu')).toEqual(['host,pmu=off']);
-    expect(values(args, '-machine')).toEqual(['q35,accel=kvm,kernel_irqchip=on']);
+    expect(values(args, '-machine')).toEqual(['q35,kernel_irqchip=on']);
+    expect(values(args, '-accel')).toEqual(['kvm']);
+    expect(args.join(' ')).not.toContain('tb-size');
   });
 
   it('boots kernel, initrd and a read-only root image on virtio-blk', () => {
@@ -47,10 +69,47 @@ describe('qemuArgs', () => {
     expect(values(args, '-kernel')).toEqual(['/k/vmlinux']);
     expect(values(args, '-initrd')).toEqual(['/k/initrd.img']);
     expect(values(args, '-drive')).toEqual(['file=/k/root.img,if=none,id=image0,format=raw,readonly=on']);
+    expect(values(args, '-device')).toContain('virtio-blk-pci,drive=image0,id=image-device0');
     expect(values(args, '-append')).toEqual(['console=ttyS0 quiet']);
-    const noImage = qemuArgs({ ...spec, image: undefined, initrd: undefined });
+    expect(args.join(' ')).not.toContain('nvdimm');
+    const noImage = qemuArgs({ ...spec, rootImage: undefined, initrd: undefined });
     expect(noImage).not.toContain('-drive');
     expect(noImage).not.toContain('-initrd');
+    expect(noImage.join(' ')).not.toContain('nvdimm');
+  });
+
+  describe('the root image as an NVDIMM', () => {
+    const nv = { ...spec, rootImage: { via: 'nvdimm', path: '/k/root.img', sizeBytes: 128 * MIB } } as const;
+
+    it('maps the image file read-only into an unarmed NVDIMM, with the machine\'s NFIT', () => {
+      const args = qemuArgs(nv);
+      expect(values(args, '-machine')).toEqual(['q35,nvdimm=on']);
+      expect(values(args, '-object')).toContain(`memory-backend-file,id=mem0,mem-path=/k/root.img,size=${128 * MIB},readonly=on`);
+      expect(values(args, '-device')).toContain('nvdimm,id=nv0,memdev=mem0,unarmed=on');
+      expect(args).not.toContain('-drive');
+      expect(args.join(' ')).not.toContain('virtio-blk');
+    });
+
+    it('gives the NVDIMM a slot and room of its own, so DIMM hotplug keeps memory_slots and maxmem', () => {
+      expect(values(qemuArgs(nv), '-m')).toEqual(['512M,slots=11,maxmem=8320M']);
+      // A size that is not whole MiB still fits.
+      const odd = { ...nv, rootImage: { ...nv.rootImage, sizeBytes: 128 * MIB + 1 } };
+      expect(values(qemuArgs(odd), '-m')).toEqual(['512M,slots=11,maxmem=8321M']);
+    });
+
+    it('keeps machine accelerators after nvdimm=on, and boot RAM the shared memfd', () => {
+      const args = qemuArgs({ ...nv, machineAccelerators: 'kernel_irqchip=on' });
+      expect(values(args, '-machine')).toEqual(['q35,nvdimm=on,kernel_irqchip=on']);
+      expect(values(args, '-object')).toContain('memory-backend-memfd,id=ram0,size=512M,share=on');
+      expect(values(args, '-numa')).toEqual(['node,memdev=ram0']);
+    });
+  });
+
+  it('adds a free-page-reporting balloon only when reclaiming guest-freed memory', () => {
+    const balloon = 'virtio-balloon-pci,id=balloon0,deflate-on-oom=on,free-page-reporting=on';
+    expect(values(qemuArgs({ ...spec, reclaimGuestFreedMemory: true }), '-device')).toContain(balloon);
+    expect(qemuArgs({ ...spec, reclaimGuestFreedMemory: false }).join(' ')).not.toContain('balloon');
+    expect(qemuArgs(spec).join(' ')).not.toContain('balloon');
   });
 
   it('shares memory as a memfd and adds vhost-user-fs for virtio-fs', () => {
@@ -139,7 +198,11 @@ describe('pod NICs', () => {
     expect(useVhostNet(QEMU_DEFAULTS, { ...inputs, accel: 'tcg' })).toBe(false);
     expect(useVhostNet(QEMU_DEFAULTS, { ...inputs, vhostNetAvailable: false })).toBe(false);
     expect(useVhostNet({ ...QEMU_DEFAULTS, disableVhostNet: true }, inputs)).toBe(false);
-    const launch = qemuLaunchSpec(QEMU_DEFAULTS, { ...inputs, accel: 'tcg', network: { netns: '/run/netns/x', nics: [{ tap: 'tap0_kata', mac: 'aa:bb:cc:dd:ee:ff', mtu: 1500 }] } });
+    const launch = qemuLaunchSpec(
+      QEMU_DEFAULTS,
+      { ...inputs, accel: 'tcg', network: { netns: '/run/netns/x', nics: [{ tap: 'tap0_kata', mac: 'aa:bb:cc:dd:ee:ff', mtu: 1500 }] } },
+      imageOf128MiB,
+    );
     expect(launch.netns).toBe('/run/netns/x');
     expect(launch.nics).toEqual([{ tap: 'tap0_kata', mac: 'aa:bb:cc:dd:ee:ff', mtu: 1500, vhost: false }]);
   });
@@ -148,26 +211,87 @@ describe('pod NICs', () => {
 describe('qemuLaunchSpec', () => {
   const inputs = { sandboxId: 's', runDir: '/run/vc/vm/s', accel: 'tcg' as const, vcpus: 1, maxVcpus: 2, memoryMiB: 256, maxMemoryMiB: 1024, debug: false };
 
+  const launch = (cfg: typeof QEMU_DEFAULTS, inp: typeof inputs & { vsockCid?: number; vhostFd?: number } = inputs) => qemuLaunchSpec(cfg, inp, imageOf128MiB);
+
   it('puts extra_monitor_socket at <run dir>/extra-monitor.sock, and none by default', () => {
-    expect(qemuLaunchSpec(QEMU_DEFAULTS, inputs).extraMonitor).toBeUndefined();
-    expect(qemuLaunchSpec({ ...QEMU_DEFAULTS, extraMonitorSocket: 'qmp' }, inputs).extraMonitor).toEqual({
+    expect(launch(QEMU_DEFAULTS).extraMonitor).toBeUndefined();
+    expect(launch({ ...QEMU_DEFAULTS, extraMonitorSocket: 'qmp' }).extraMonitor).toEqual({
       protocol: 'qmp',
       socketPath: '/run/vc/vm/s/extra-monitor.sock',
     });
   });
 
   it('uses vhost-vsock with the claimed CID and descriptor, virtio-serial without a CID', () => {
-    expect(qemuLaunchSpec(QEMU_DEFAULTS, inputs).agent).toEqual({ kind: 'serial', socketPath: '/run/vc/vm/s/kata.sock' });
-    expect(qemuLaunchSpec(QEMU_DEFAULTS, { ...inputs, vsockCid: 77, vhostFd: 21 }).agent).toEqual({ kind: 'vsock', cid: 77, vhostFd: 21 });
-    expect(qemuLaunchSpec(QEMU_DEFAULTS, { ...inputs, vsockCid: 77 }).agent).toEqual({ kind: 'vsock', cid: 77 });
+    expect(launch(QEMU_DEFAULTS).agent).toEqual({ kind: 'serial', socketPath: '/run/vc/vm/s/kata.sock' });
+    expect(launch(QEMU_DEFAULTS, { ...inputs, vsockCid: 77, vhostFd: 21 }).agent).toEqual({ kind: 'vsock', cid: 77, vhostFd: 21 });
+    expect(launch(QEMU_DEFAULTS, { ...inputs, vsockCid: 77 }).agent).toEqual({ kind: 'vsock', cid: 77 });
+  });
+
+  it('boots the image as an NVDIMM with a DAX root by default (Kata\'s disable_image_nvdimm = false)', () => {
+    const s = launch(QEMU_DEFAULTS);
+    expect(s.rootImage).toEqual({ via: 'nvdimm', path: QEMU_DEFAULTS.image, sizeBytes: 128 * MIB });
+    expect(s.kernelParams).toEqual(expect.arrayContaining(['root=/dev/pmem0', 'rootflags=dax,errors=remount-ro', 'ro', 'rootfstype=ext4']));
+    // The memory the VM is sized and hotplugged with is RAM only: the image is not in it.
+    expect(s.memoryMiB).toBe(256);
+    expect(s.maxMemoryMiB).toBe(1024);
+    expect(s.memorySlots).toBe(QEMU_DEFAULTS.memorySlots);
+  });
+
+  it('falls back to virtio-blk with disable_image_nvdimm, without reading the image', () => {
+    const s = qemuLaunchSpec({ ...QEMU_DEFAULTS, disableImageNvdimm: true }, inputs, () => {
+      throw new Error('must not stat');
+    });
+    expect(s.rootImage).toEqual({ via: 'virtio-blk', path: QEMU_DEFAULTS.image });
+    expect(s.kernelParams).toContain('root=/dev/vda1');
+    expect(s.kernelParams.join(' ')).not.toContain('dax');
+  });
+
+  it('has no root image and no root parameters when image is ""', () => {
+    const s = launch({ ...QEMU_DEFAULTS, image: '' });
+    expect(s.rootImage).toBeUndefined();
+    expect(s.kernelParams.some((p) => p.startsWith('root'))).toBe(false);
+  });
+
+  it('passes reclaim_guest_freed_memory through to the balloon', () => {
+    expect(launch({ ...QEMU_DEFAULTS, reclaimGuestFreedMemory: true }).reclaimGuestFreedMemory).toBe(true);
+    expect(launch({ ...QEMU_DEFAULTS, reclaimGuestFreedMemory: false }).reclaimGuestFreedMemory).toBe(false);
+  });
+});
+
+describe('rootImage', () => {
+  const cfg = { ...QEMU_DEFAULTS, image: '/i/root.img' };
+
+  it('reads the NVDIMM size from the image file', () => {
+    expect(rootImage(cfg, () => 256 * MIB)).toEqual({ via: 'nvdimm', path: '/i/root.img', sizeBytes: 256 * MIB });
+    expect(NVDIMM_IMAGE_ALIGN_BYTES).toBe(128 * MIB);
+  });
+
+  it('refuses an image the guest could not map with DAX, and says what to do', () => {
+    for (const size of [0, 122 * MIB, 128 * MIB + 4096]) {
+      const err = (() => {
+        try {
+          return rootImage(cfg, () => size);
+        } catch (e) {
+          return e;
+        }
+      })() as RuntimeError;
+      expect(err).toBeInstanceOf(RuntimeError);
+      expect(err.code).toBe(Code.FAILED_PRECONDITION);
+      expect(err.message).toContain(`/i/root.img is ${size} bytes, not a multiple of 128 MiB`);
+      expect(err.message).toContain('disable_image_nvdimm = true');
+    }
+  });
+
+  it('names a missing image file', () => {
+    expect(() => rootImage({ ...cfg, image: '/nonexistent/root.img' })).toThrow('qemu: image /nonexistent/root.img does not exist');
   });
 });
 
 describe('guestKernelParams', () => {
   it('orders Kata defaults, root, console, limits, then configured params last', () => {
-    const p = guestKernelParams({ debug: false, maxVcpus: 4, rootImage: true, tscKhz: 2500000, extra: ['foo=1', 'tsc=unstable'] });
+    const p = guestKernelParams({ debug: false, maxVcpus: 4, root: 'virtio-blk', tscKhz: 2500000, extra: ['foo=1', 'tsc=unstable'] });
     expect(p).toContain('tsc_early_khz=2500000');
-    expect(p).toContain('root=/dev/vda');
+    expect(p).toContain('root=/dev/vda1');
     expect(p).toContain('nr_cpus=4');
     expect(p).toContain('quiet');
     expect(p.slice(-2)).toEqual(['foo=1', 'tsc=unstable']);
@@ -175,10 +299,27 @@ describe('guestKernelParams', () => {
   });
 
   it('adds debug output and drops root params without an image', () => {
-    const p = guestKernelParams({ debug: true, maxVcpus: 2, rootImage: false, extra: [] });
+    const p = guestKernelParams({ debug: true, maxVcpus: 2, extra: [] });
     expect(p).toContain('debug');
     expect(p).not.toContain('quiet');
     expect(p.some((x) => x.startsWith('root='))).toBe(false);
     expect(p.some((x) => x.startsWith('tsc_early_khz'))).toBe(false);
+  });
+});
+
+describe('guestKernelParams root', () => {
+  it('mounts the NVDIMM\'s ext4 with DAX, read-only', () => {
+    const p = guestKernelParams({ debug: false, maxVcpus: 1, root: 'nvdimm', extra: [] });
+    expect(p.filter((x) => x.startsWith('root') || x === 'ro')).toEqual(['root=/dev/pmem0', 'rootflags=dax,errors=remount-ro', 'ro', 'rootfstype=ext4']);
+  });
+
+  it('mounts partition 1 of the virtio-blk disk without DAX', () => {
+    const p = guestKernelParams({ debug: false, maxVcpus: 1, root: 'virtio-blk', extra: [] });
+    expect(p.filter((x) => x.startsWith('root') || x === 'ro')).toEqual(['root=/dev/vda1', 'rootflags=errors=remount-ro', 'ro', 'rootfstype=ext4']);
+  });
+
+  it('lets configured kernel_params override the root (they come last)', () => {
+    const p = guestKernelParams({ debug: false, maxVcpus: 1, root: 'nvdimm', extra: ['root=/dev/vda1'] });
+    expect(p.at(-1)).toBe('root=/dev/vda1');
   });
 });

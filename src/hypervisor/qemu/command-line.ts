@@ -17,9 +17,14 @@ export interface QemuLaunchSpec {
   readonly maxMemoryMiB: number;
   readonly kernel: string;
   readonly initrd?: string;
-  /** Read-only root image on virtio-blk (the guest's /dev/vda). */
-  readonly image?: string;
+  /** The guest's read-only root image, and how it reaches the guest. */
+  readonly rootImage?: RootImage;
   readonly kernelParams: readonly string[];
+  /**
+   * virtio-balloon with free page reporting (Kata's `reclaim_guest_freed_memory`): the
+   * guest hands back the pages it frees and QEMU discards them from its RSS.
+   */
+  readonly reclaimGuestFreedMemory?: boolean;
   readonly sharedFs?: { readonly socketPath: string; readonly tag: string; readonly queueSize: number };
   readonly agent:
     | { readonly kind: 'serial'; readonly socketPath: string }
@@ -39,6 +44,16 @@ export interface QemuLaunchSpec {
   readonly consoleLog: string;
   readonly pidFile: string;
 }
+
+/**
+ * `nvdimm`: the image file mapped into the guest as a read-only NVDIMM; the guest mounts
+ * the ext4 behind its DAX header straight from that mapping (/dev/pmem0, `dax`), so every
+ * VM reads node from the host's one page cache. `virtio-blk`: a read-only disk whose MBR
+ * points at the same ext4 (/dev/vda1), read through the guest's own page cache.
+ */
+export type RootImage =
+  | { readonly via: 'nvdimm'; readonly path: string; readonly sizeBytes: number }
+  | { readonly via: 'virtio-blk'; readonly path: string };
 
 /** QEMU attaches the tap by name, from inside the sandbox's network namespace. */
 export interface NicSpec extends VmNic {
@@ -73,18 +88,28 @@ const BASE_KERNEL_PARAMS = [
 export interface KernelParamsInput {
   readonly debug: boolean;
   readonly maxVcpus: number;
-  readonly rootImage: boolean;
+  /** How the root image is attached; none: the initrd is the root. */
+  readonly root?: RootImage['via'];
   /** Host TSC rate; under TCG it spares the guest a slow calibration. */
   readonly tscKhz?: number;
   /** Configured `kernel_params` and annotation overrides, appended last. */
   readonly extra: readonly string[];
 }
 
+/**
+ * Where the guest finds the ext4 of the root image. The NVDIMM's DAX header makes
+ * /dev/pmem0 start at the filesystem; on virtio-blk the image's MBR names it partition 1.
+ */
+const ROOT_PARAMS: Readonly<Record<RootImage['via'], readonly string[]>> = {
+  nvdimm: ['root=/dev/pmem0', 'rootflags=dax,errors=remount-ro', 'ro', 'rootfstype=ext4'],
+  'virtio-blk': ['root=/dev/vda1', 'rootflags=errors=remount-ro', 'ro', 'rootfstype=ext4'],
+};
+
 export function guestKernelParams(input: KernelParamsInput): string[] {
   return [
     ...BASE_KERNEL_PARAMS,
     ...(input.tscKhz ? [`tsc_early_khz=${input.tscKhz}`] : []),
-    ...(input.rootImage ? ['root=/dev/vda', 'rootflags=errors=remount-ro', 'ro', 'rootfstype=ext4'] : []),
+    ...(input.root ? ROOT_PARAMS[input.root] : []),
     'console=ttyS0',
     ...(input.debug ? ['debug', 'agent.log=debug'] : ['quiet']),
     'panic=1',
@@ -93,17 +118,68 @@ export function guestKernelParams(input: KernelParamsInput): string[] {
   ];
 }
 
+/**
+ * TCG's translation cache in MiB (QEMU's default is 1 GiB, of which a pod filled ~150 MB
+ * by the time it idled). Chosen by measurement so boot does not get slower: see
+ * docs/performance.md. A constant, not a key: Kata has none and KVM ignores it.
+ */
+export const TCG_TB_SIZE_MIB = 128;
+
+/** `nvdimm=on` makes QEMU build the ACPI NFIT table that describes the image's NVDIMM. */
+function machineArgs(spec: QemuLaunchSpec): string[] {
+  const opts = [spec.machineType, ...(spec.rootImage?.via === 'nvdimm' ? ['nvdimm=on'] : []), ...(spec.machineAccelerators ? [spec.machineAccelerators] : [])];
+  return ['-machine', opts.join(',')];
+}
+
+/** Its own -accel: QEMU 7.2 refuses tb-size next to `-machine accel=`. */
+function accelArgs(accel: QemuLaunchSpec['accel']): string[] {
+  return ['-accel', accel === 'tcg' ? `tcg,tb-size=${TCG_TB_SIZE_MIB}` : accel];
+}
+
+const MIB = 1024 * 1024;
+
+/**
+ * The NVDIMM is a memory device too: it takes one of QEMU's slots and its size counts
+ * against maxmem, so both grow by it and the DIMM hotplug keeps all of memory_slots.
+ */
+function memoryArgs(spec: QemuLaunchSpec): string[] {
+  const img = spec.rootImage?.via === 'nvdimm' ? spec.rootImage : undefined;
+  const slots = spec.memorySlots + (img ? 1 : 0);
+  const maxMiB = spec.maxMemoryMiB + (img ? Math.ceil(img.sizeBytes / MIB) : 0);
+  return ['-m', `${spec.memoryMiB}M,slots=${slots},maxmem=${maxMiB}M`];
+}
+
+/**
+ * Kata's NVDIMM arguments: a read-only file backend (the guest sees ROM, so vhost-user
+ * does not pass it to virtiofsd) and `unarmed=on`, which QEMU requires for it.
+ */
+function rootImageArgs(img: RootImage): string[] {
+  if (img.via === 'nvdimm') {
+    return [
+      '-object', `memory-backend-file,id=mem0,mem-path=${img.path},size=${img.sizeBytes},readonly=on`,
+      '-device', 'nvdimm,id=nv0,memdev=mem0,unarmed=on',
+    ];
+  }
+  return [
+    '-drive', `file=${img.path},if=none,id=image0,format=raw,readonly=on`,
+    '-device', 'virtio-blk-pci,drive=image0,id=image-device0',
+  ];
+}
+
+/** Kata's balloon: never inflated by us, it only carries the guest's free page reports. */
+const BALLOON_ARGS = ['-device', 'virtio-balloon-pci,id=balloon0,deflate-on-oom=on,free-page-reporting=on'];
+
 export function qemuArgs(spec: QemuLaunchSpec): string[] {
-  const machine = [spec.machineType, `accel=${spec.accel}`, ...(spec.machineAccelerators ? [spec.machineAccelerators] : [])];
   // TCG cannot pass the host CPU through; "max" gives the guest every emulated feature
   // and makes node in the guest about twice as fast as the default model.
   const cpuModel = spec.accel === 'kvm' ? 'host' : 'max';
   const args = [
     '-name', `sandbox-${spec.name}`,
-    '-machine', machine.join(','),
+    ...machineArgs(spec),
+    ...accelArgs(spec.accel),
     '-cpu', spec.cpuFeatures ? `${cpuModel},${spec.cpuFeatures}` : cpuModel,
     '-smp', `${spec.vcpus},cores=1,threads=1,sockets=${spec.maxVcpus},maxcpus=${spec.maxVcpus}`,
-    '-m', `${spec.memoryMiB}M,slots=${spec.memorySlots},maxmem=${spec.maxMemoryMiB}M`,
+    ...memoryArgs(spec),
     '-qmp', `unix:${spec.qmpSocket},server=on,wait=off`,
     ...(spec.extraMonitor ? monitorArgs(spec.extraMonitor.protocol, spec.extraMonitor.socketPath) : []),
     '-pidfile', spec.pidFile,
@@ -113,12 +189,7 @@ export function qemuArgs(spec: QemuLaunchSpec): string[] {
     '-kernel', spec.kernel,
   ];
   if (spec.initrd) args.push('-initrd', spec.initrd);
-  if (spec.image) {
-    args.push(
-      '-drive', `file=${spec.image},if=none,id=image0,format=raw,readonly=on`,
-      '-device', 'virtio-blk-pci,drive=image0,id=image-device0',
-    );
-  }
+  if (spec.rootImage) args.push(...rootImageArgs(spec.rootImage));
   args.push('-append', spec.kernelParams.join(' '));
   if (spec.sharedFs) {
     // vhost-user needs guest RAM that virtiofsd can map: boot RAM is a shared memfd,
@@ -141,6 +212,7 @@ export function qemuArgs(spec: QemuLaunchSpec): string[] {
     args.push('-device', `vhost-vsock-pci,id=vsock0,guest-cid=${spec.agent.cid}${fd}`);
   }
   (spec.nics ?? []).forEach((nic, i) => args.push(...nicArgs(nic, i)));
+  if (spec.reclaimGuestFreedMemory) args.push(...BALLOON_ARGS);
   args.push('-device', 'virtio-rng-pci,id=rng0');
   return args;
 }

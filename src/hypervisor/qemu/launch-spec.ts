@@ -1,8 +1,10 @@
 // From the validated configuration and the sandbox's boot size to a QEMU launch spec.
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { QemuConfig } from '../../config/index.js';
+import { Code, RuntimeError } from '../../errors/index.js';
 import type { VmNic } from '../hypervisor.js';
-import { guestKernelParams, type QemuLaunchSpec } from './command-line.js';
+import { guestKernelParams, type QemuLaunchSpec, type RootImage } from './command-line.js';
 import { qemuRunPaths } from './qemu.js';
 
 /** virtio-fs tag the guest mounts (Kata's). */
@@ -34,9 +36,43 @@ export interface LaunchInputs {
 /** vhost-net only under KVM (QEMU aborts with it under TCG) and unless the configuration says no. */
 export const useVhostNet = (cfg: QemuConfig, inp: LaunchInputs): boolean => inp.accel === 'kvm' && !cfg.disableVhostNet && !!inp.vhostNetAvailable;
 
-export function qemuLaunchSpec(cfg: QemuConfig, inp: LaunchInputs): QemuLaunchSpec {
+/** Size in bytes of the file at a path (the root image's, for its NVDIMM). */
+export type FileSize = (path: string) => number;
+
+const statFileSize: FileSize = (path) => {
+  try {
+    return statSync(path).size;
+  } catch (err) {
+    throw new RuntimeError(Code.FAILED_PRECONDITION, `qemu: image ${path} does not exist`, { cause: err });
+  }
+};
+
+/**
+ * Linux maps an NVDIMM with DAX only when it starts and ends on a 2 MiB boundary, and
+ * hot-added DIMMs are placed right after it, where they must start on a 128 MiB memory
+ * block: so the image size must be a multiple of 128 MiB (build.sh pads it, as Kata does).
+ */
+export const NVDIMM_IMAGE_ALIGN_BYTES = 128 * 1024 * 1024;
+
+/** The NVDIMM unless `disable_image_nvdimm`; an image that cannot be one is refused with why. */
+export function rootImage(cfg: QemuConfig, fileSize: FileSize = statFileSize): RootImage | undefined {
+  if (!cfg.image) return undefined;
+  if (cfg.disableImageNvdimm) return { via: 'virtio-blk', path: cfg.image };
+  const sizeBytes = fileSize(cfg.image);
+  if (sizeBytes === 0 || sizeBytes % NVDIMM_IMAGE_ALIGN_BYTES !== 0) {
+    throw new RuntimeError(
+      Code.FAILED_PRECONDITION,
+      `qemu: image ${cfg.image} is ${sizeBytes} bytes, not a multiple of 128 MiB as an NVDIMM root needs; ` +
+        'rebuild it (scripts/guest/build.sh) or set disable_image_nvdimm = true',
+    );
+  }
+  return { via: 'nvdimm', path: cfg.image, sizeBytes };
+}
+
+export function qemuLaunchSpec(cfg: QemuConfig, inp: LaunchInputs, fileSize: FileSize = statFileSize): QemuLaunchSpec {
   const paths = qemuRunPaths(inp.runDir);
   const virtioFs = cfg.sharedFs === 'virtio-fs';
+  const image = rootImage(cfg, fileSize);
   return {
     qemuPath: cfg.path,
     name: inp.sandboxId,
@@ -51,11 +87,12 @@ export function qemuLaunchSpec(cfg: QemuConfig, inp: LaunchInputs): QemuLaunchSp
     maxMemoryMiB: Math.max(inp.maxMemoryMiB, inp.memoryMiB),
     kernel: cfg.kernel,
     initrd: cfg.initrd || undefined,
-    image: cfg.image || undefined,
+    rootImage: image,
+    reclaimGuestFreedMemory: cfg.reclaimGuestFreedMemory,
     kernelParams: guestKernelParams({
       debug: inp.debug,
       maxVcpus: inp.maxVcpus,
-      rootImage: !!cfg.image,
+      root: image?.via,
       tscKhz: inp.accel === 'tcg' ? inp.tscKhz : undefined,
       extra: cfg.kernelParams.split(/\s+/).filter(Boolean),
     }),

@@ -121,7 +121,7 @@ export class QemuHypervisor implements Hypervisor {
   async start(signal?: AbortSignal): Promise<void> {
     const { spec, runDir, log } = this.opts;
     try {
-      for (const [what, path] of [['hypervisor path', spec.qemuPath], ['kernel', spec.kernel], ['initrd', spec.initrd], ['image', spec.image]] as const) {
+      for (const [what, path] of [['hypervisor path', spec.qemuPath], ['kernel', spec.kernel], ['initrd', spec.initrd], ['image', spec.rootImage?.path]] as const) {
         if (path && !existsSync(path)) throw new RuntimeError(Code.FAILED_PRECONDITION, `qemu: ${what} ${path} does not exist`);
       }
       mkdirSync(runDir, { recursive: true, mode: 0o750 });

@@ -1,0 +1,96 @@
+// The guest's root image on the real guest, both ways: mapped as an NVDIMM and mounted
+// with DAX (the default), and on virtio-blk (disable_image_nvdimm = true). Each VM runs the
+// agent (node) from that root; a container that bind-mounts the guest's / shows how it is
+// mounted, whether the free-page-reporting balloon is bound, and that the NVDIMM is not RAM.
+import { describe, it, expect, afterEach } from 'vitest';
+import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { bootSandboxVm, sharedFsStorage, type SandboxVm } from '../../src/sandbox/sandbox-vm.js';
+import { GUEST_SHARED_DIR } from '../../src/sandbox/shared-fs.js';
+import { makeBusyboxRootfs, ociSpec } from '../guest/busybox-bundle.js';
+import { testVmConfig } from './vm-config.js';
+import { readStdoutToEnd } from './agent-output.js';
+
+const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+
+/** What a container sees of the guest: its root mount line, the balloon driver's devices, MemTotal. */
+const PROBE = [
+  "grep ' /guest-root ' /proc/mounts",
+  'echo balloon: $(ls /sys/bus/virtio/drivers/virtio_balloon 2>/dev/null | grep virtio)',
+  "grep MemTotal /proc/meminfo",
+].join('; ');
+
+interface GuestView {
+  readonly rootMount: string[];
+  readonly balloonDevices: string;
+  readonly memTotalMiB: number;
+}
+
+async function bootAndProbe(dir: string, qemuExtra: string): Promise<{ vm: SandboxVm; view: GuestView }> {
+  mkdirSync(join(dir, 'shared/probe/rootfs'), { recursive: true });
+  makeBusyboxRootfs(join(dir, 'shared/probe/rootfs'));
+  const config = await testVmConfig(dir, { qemuExtra });
+  const vm = await bootSandboxVm({ sandboxId: 'it-root', config, sharedDir: join(dir, 'shared'), runDir: join(dir, 'vm'), vcpus: 1, memoryMiB: 512, log });
+  await vm.agent.createSandbox({ sandboxId: 'it-root', hostname: 'h', storages: [sharedFsStorage()] });
+  const spec = ociSpec(`${GUEST_SHARED_DIR}/probe/rootfs`, ['sh', '-c', PROBE]);
+  // A plain (non-recursive) bind of the guest's / shows the root filesystem's own mount options.
+  spec.mounts = [...(spec.mounts ?? []), { destination: '/guest-root', type: 'bind', source: '/', options: ['bind', 'ro'] }];
+  await vm.agent.createContainer({ containerId: 'probe', spec });
+  await vm.agent.startContainer('probe');
+  const out = await readStdoutToEnd(vm.agent, 'probe', 'probe');
+  expect(await vm.agent.waitProcess('probe', 'probe')).toBe(0);
+  await vm.agent.removeContainer('probe');
+  const lines = out.trim().split('\n');
+  return {
+    vm,
+    view: {
+      rootMount: lines[0]!.split(' '),
+      balloonDevices: lines[1]!.replace(/^balloon:\s*/, ''),
+      memTotalMiB: Number(/MemTotal:\s+(\d+)/.exec(lines[2]!)![1]) / 1024,
+    },
+  };
+}
+
+describe('the root image on the real guest', () => {
+  let dir: string | undefined;
+  let vm: SandboxVm | undefined;
+
+  afterEach(async () => {
+    vm?.agent.close();
+    await vm?.hypervisor.stop();
+    vm = undefined;
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('boots from the NVDIMM with a DAX root, and the balloon reports free pages', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'vm-root-nvdimm-'));
+    const booted = await bootAndProbe(dir, 'disable_image_nvdimm = false\nreclaim_guest_freed_memory = true');
+    vm = booted.vm;
+    const [device, , fstype, options] = booted.view.rootMount;
+    expect(device).toBe('/dev/pmem0');
+    expect(fstype).toBe('ext4');
+    expect(options!.split(',')).toEqual(expect.arrayContaining(['ro', 'dax=always']));
+    expect(booted.view.balloonDevices).toMatch(/^virtio\d+$/);
+    // The 128 MiB image is device memory, not RAM: the guest and the hypervisor count 512 MiB.
+    expect(booted.view.memTotalMiB).toBeLessThan(512);
+    expect(booted.view.memTotalMiB).toBeGreaterThan(400);
+    expect(vm.hypervisor.resources()).toEqual({ vcpus: 1, memoryMiB: 512 });
+    await vm.agent.check();
+  }, 120_000);
+
+  it('falls back to virtio-blk without DAX when disable_image_nvdimm = true, without a balloon', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'vm-root-blk-'));
+    const booted = await bootAndProbe(dir, 'disable_image_nvdimm = true\nreclaim_guest_freed_memory = false');
+    vm = booted.vm;
+    const [device, , fstype, options] = booted.view.rootMount;
+    expect(device).toBe('/dev/vda1');
+    expect(fstype).toBe('ext4');
+    expect(options!.split(',')).toContain('ro');
+    expect(options).not.toContain('dax');
+    expect(booted.view.balloonDevices).toBe('');
+    expect(vm.hypervisor.resources()).toEqual({ vcpus: 1, memoryMiB: 512 });
+    await vm.agent.check();
+  }, 120_000);
+});
