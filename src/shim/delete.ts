@@ -5,23 +5,12 @@ import { resolve } from 'node:path';
 import type { Logger } from '../log/logger.js';
 import { bundleDir } from './bundle.js';
 import type { ShimFlags } from './flags.js';
+import { bytesField, varintField } from './proto-wire.js';
 import type { CleanupHook } from './shim-context.js';
 import { goTimestamp } from './timestamps.js';
 
 /** 128 + SIGKILL: what Kata reports for a task whose shim is gone. */
 export const DEAD_SHIM_EXIT_STATUS = 137;
-
-/** A protobuf varint; negative values as 64-bit two's complement, as int32/int64 have them. */
-function varint(value: number): number[] {
-  let v = BigInt.asUintN(64, BigInt(value));
-  const bytes: number[] = [];
-  for (; v >= 0x80n; v >>= 7n) bytes.push(Number(v & 0x7fn) | 0x80);
-  bytes.push(Number(v));
-  return bytes;
-}
-
-/** Field `n` as a varint, left out when 0 (proto3). */
-const varintField = (n: number, value: number): number[] => (value === 0 ? [] : [n << 3, ...varint(value)]);
 
 /**
  * containerd.task.v2.DeleteResponse {pid 0, exit_status 137, exited_at now}, encoded by
@@ -34,7 +23,7 @@ export function encodeDeleteResponse(now: Date = new Date()): Uint8Array {
   const timestamp = [...varintField(1, exitedAt.seconds), ...varintField(2, exitedAt.nanos)];
   const pid = varintField(1, 0);
   const exitStatus = varintField(2, DEAD_SHIM_EXIT_STATUS);
-  return Uint8Array.from([...pid, ...exitStatus, (3 << 3) | 2 /* length-delimited */, ...varint(timestamp.length), ...timestamp]);
+  return Uint8Array.from([...pid, ...exitStatus, ...bytesField(3, timestamp)]);
 }
 
 export async function deleteShim(flags: ShimFlags, cleanup: CleanupHook, log: Logger): Promise<Uint8Array> {
