@@ -95,6 +95,14 @@ describe('sandboxConfig: the configuration warnings reach the shim log', () => {
     expect(config.warnings).toHaveLength(2);
   });
 
+  it('refuses malformed runtime options as an invalid argument naming them', async () => {
+    const options = { type_url: 'runtimeoptions.v1.Options', value: Uint8Array.from([0x12, 0x40, 0x2f]) };
+    await expect(sandboxConfig(spec({}), options)).rejects.toMatchObject({
+      code: Code.INVALID_ARGUMENT,
+      message: 'CreateTaskRequest.options (runtimeoptions.v1.Options) are malformed: field 2: length 64 at byte 0 runs past the end (1 bytes left)',
+    });
+  });
+
   it("refuses a hypervisor annotation enable_annotations does not allow, with Kata's message, before logging anything", async () => {
     const { log, lines } = memoryLogger();
     const err = await sandboxConfig(spec({ [CONFIG_PATH_ANNOTATION]: file, [`${HV}default_memory`]: '4096' }), undefined, log).catch(
