@@ -3,9 +3,11 @@
 // Each action loads only its own modules: `start` and `delete` run for every container
 // and must not pay for parsing the daemon's code (the task service, the sandbox, the
 // generated protobuf code), which only the daemon imports (docs/performance.md).
-import { writeSync } from 'node:fs';
+import { readSync, writeSync } from 'node:fs';
+import { isatty } from 'node:tty';
 import { parseShimFlags, type ShimFlags } from './flags.js';
 import type { CleanupHook, TaskServiceFactory } from './shim-context.js';
+import { startReply, startRequest } from './start-request.js';
 import { startShim, type StartOptions } from './start.js';
 import { SHIM_NAME, versionLine } from './version.js';
 
@@ -16,6 +18,8 @@ export interface MainDeps {
   cleanupAfterCrash?: CleanupHook;
   /** The entry passes its own file as the daemon command, so a wrapper script in argv[1] cannot mislead the re-exec. */
   start: StartOptions;
+  /** What containerd wrote on start's stdin; default: read fd 0 to its end. */
+  readStdin?: () => Uint8Array;
 }
 
 // Synchronous writes: the process may exit right after, and containerd reads until EOF.
@@ -42,7 +46,9 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, over
       return 1;
     case 'start':
       try {
-        out(await startShim(flags, env, deps.start));
+        // Read and understood before anything is bound or written: bad input leaves nothing behind.
+        const req = startRequest(flags, env, (deps.readStdin ?? readStdin)());
+        out(startReply(req.form, await startShim(req, deps.start)));
         return 0;
       } catch (e) {
         err(`${SHIM_NAME} start: ${(e as Error).message}`);
@@ -64,6 +70,40 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, over
       return serve(flags, env, createTaskService);
     }
   }
+}
+
+/** containerd writes at most a few hundred bytes; its own shims stop reading at 10 MiB. */
+const STDIN_LIMIT = 10 << 20;
+
+/**
+ * fd 0 to its end, synchronously (no stream machinery for a few bytes). containerd gives
+ * a pipe it closes after writing, or /dev/null; a terminal (start run by hand) is not read.
+ */
+function readStdin(): Uint8Array {
+  if (isatty(0)) return new Uint8Array(0);
+  const chunks: Buffer[] = [];
+  let total = 0;
+  const buf = Buffer.alloc(64 * 1024);
+  for (;;) {
+    let n: number;
+    try {
+      n = readSync(0, buf, 0, buf.length, null);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EAGAIN') {
+        // A non-blocking pipe with nothing in it yet: wait for the writer.
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+        continue;
+      }
+      if (code === 'EOF' || code === 'EBADF') break; // no stdin at all
+      throw new Error(`cannot read stdin: ${(e as Error).message}`);
+    }
+    if (n === 0) break;
+    total += n;
+    if (total > STDIN_LIMIT) throw new Error(`stdin holds more than ${STDIN_LIMIT} bytes: not what containerd passes`);
+    chunks.push(Buffer.from(buf.subarray(0, n)));
+  }
+  return Buffer.concat(chunks);
 }
 
 async function runDelete(flags: ShimFlags, cleanup: CleanupHook | undefined): Promise<Uint8Array> {

@@ -10,11 +10,11 @@ export type WireField =
   | { readonly field: number; readonly type: 'bytes'; readonly value: Uint8Array }
   | { readonly field: number; readonly type: 'fixed64' | 'fixed32'; readonly value: Uint8Array };
 
-/** Why bytes are not a protobuf message, and what was read before the problem. */
+/** Why bytes are not a protobuf message, and which fields were read or begun before the problem. */
 export class WireError extends Error {
   constructor(
     message: string,
-    readonly fieldsBefore: readonly WireField[],
+    readonly fieldNumbersSeen: readonly number[],
   ) {
     super(message);
   }
@@ -26,8 +26,9 @@ const MAX_FIELD_NUMBER = 2 ** 29 - 1;
 export function readFields(buf: Uint8Array): WireField[] {
   const fields: WireField[] = [];
   let pos = 0;
+  let current: number | undefined; // the field whose tag was read last
   const fail = (msg: string): never => {
-    throw new WireError(msg, fields);
+    throw new WireError(msg, [...fields.map((f) => f.field), ...(current === undefined ? [] : [current])]);
   };
   const readVarint = (): bigint => {
     const start = pos;
@@ -52,6 +53,8 @@ export function readFields(buf: Uint8Array): WireField[] {
     const field = Number(tag >> 3n);
     const wireType = Number(tag & 7n);
     if (field < 1 || field > MAX_FIELD_NUMBER) fail(`invalid field number ${field} at byte ${at}`);
+    // Behind an invalid wire type, the field number means nothing either.
+    current = wireType === 6 || wireType === 7 ? undefined : field;
     switch (wireType) {
       case 0:
         fields.push({ field, type: 'varint', value: readVarint() });

@@ -1,17 +1,20 @@
 // `start`: decide which shim serves this id, make sure it runs, write `address` (and
-// `shim.pid`) in the bundle and print the address. containerd takes start's combined
-// stdout+stderr as the address, so nothing else may be printed on success.
+// `shim.pid`) in the bundle and return the address (main.ts prints it in the form the
+// caller understands, start-request.ts). containerd takes start's combined stdout+stderr
+// as its answer, so nothing else may be printed on success.
 // containerd runs it for every container, on the critical path of every pod start: it
 // binds the daemon's socket and hands it over instead of waiting for the daemon to boot
 // (daemon-launch.ts), and loads nothing of the daemon's code (docs/performance.md).
+import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { CONFIG_PATH_ANNOTATION } from '../config/annotation-keys.js';
 import { shimSocketPath, toUnixAddress } from './address.js';
 import { ADDRESS_FILE, PID_FILE, bundleDir, readBundleSpec, removeBundleFiles, writeBundleFile } from './bundle.js';
 import { containerKind } from './container-type.js';
 import { launchDaemon, selfCommand, type DaemonCommand } from './daemon-launch.js';
-import type { ShimFlags } from './flags.js';
 import { bindShimSocket, probeSocket } from './socket.js';
+import type { StartRequest } from './start-request.js';
 
 export interface StartOptions {
   /** How to run the daemon; default this script under this node. */
@@ -19,10 +22,16 @@ export interface StartOptions {
 }
 
 /** Runs start and returns the address to print; throws with a one-line reason. */
-export async function startShim(flags: ShimFlags, env: NodeJS.ProcessEnv, opts: StartOptions = {}): Promise<string> {
+export async function startShim(req: Pick<StartRequest, 'flags' | 'env' | 'configPath'>, opts: StartOptions = {}): Promise<string> {
+  const { flags, env } = req;
   const bundle = resolve(bundleDir(flags.bundle));
   const spec = await readBundleSpec(bundle);
   const kind = containerKind(spec.annotations);
+  // A pod container runs under its sandbox's configuration; the config_path annotation
+  // overrides the runtime options (sandboxConfig's order), and the daemon reads the file.
+  if (kind.kind !== 'pod-container' && req.configPath && !spec.annotations?.[CONFIG_PATH_ANNOTATION] && !existsSync(req.configPath)) {
+    throw new Error(`configuration file ${req.configPath} (the runtime options' ConfigPath) does not exist`);
+  }
 
   if (kind.kind === 'pod-container') {
     // Kata joins the sandbox's shim without checking it; we check, so a pod container

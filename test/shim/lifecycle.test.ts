@@ -7,7 +7,7 @@ import { closeSync, constants, existsSync, mkdirSync, mkdtempSync, openSync, rea
 import net from 'node:net';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { containerd } from '../../src/gen/proto.js';
+import { containerd, google, runtimeoptions } from '../../src/gen/proto.js';
 import { containerd_task_v2_Task } from '../../src/gen/services.js';
 import { shimSocketPath } from '../../src/shim/address.js';
 import type { ShimFlags } from '../../src/shim/flags.js';
@@ -56,9 +56,9 @@ function makeBundle(config: unknown = { ociVersion: '1.0.2' }): string {
   return dir;
 }
 
-function shim(action: string[], id: string, bundle: string, extra: string[] = []): Promise<CommandResult> {
+function shim(action: string[], id: string, bundle: string, extra: string[] = [], input?: Uint8Array): Promise<CommandResult> {
   const args = ['-namespace', NS, '-address', ADDRESS, '-publish-binary', '/usr/bin/containerd', '-id', id, ...extra, ...action];
-  return runCommand(SHIM, args, { cwd: bundle, env: { ...process.env, TTRPC_ADDRESS: `${ADDRESS}.ttrpc` }, timeoutMs: 20_000 });
+  return runCommand(SHIM, args, { cwd: bundle, env: { ...process.env, TTRPC_ADDRESS: `${ADDRESS}.ttrpc` }, timeoutMs: 20_000, input: input && Buffer.from(input) });
 }
 
 function alive(pid: number): boolean {
@@ -194,6 +194,70 @@ describe('shim start, daemon and Shutdown', () => {
   });
 });
 
+describe('shim start with what containerd 2.3 and 1.6 write on stdin', () => {
+  /** The runtime options Any of a runtime whose options name `configPath`. */
+  const optionsAny = (configPath: string): google.protobuf.IAny => ({ type_url: 'runtimeoptions.v1.Options', value: runtimeoptions.v1.Options.encode({ configPath }).finish() });
+  /** BootstrapParams as containerd 2.3's pkg/shim/util.go Command fills them for this file's shims. */
+  const bootstrap = (id: string, configPath: string): Uint8Array =>
+    containerd.runtime.bootstrap.v1.BootstrapParams.encode({
+      instanceId: id,
+      namespace: NS,
+      containerdVersion: 'v2.3.4',
+      containerdTtrpcAddress: `${ADDRESS}.ttrpc`,
+      containerdGrpcAddress: ADDRESS,
+      containerdBinary: '/usr/bin/containerd',
+      extensions: [{ value: optionsAny(configPath) }],
+      socketDir: '/run/containerd/s',
+    }).finish();
+  const configFile = (): string => {
+    const path = join(TMP, `configuration-${++seq}.toml`);
+    writeFileSync(path, '');
+    return path;
+  };
+
+  it('2.3: BootstrapParams in, a BootstrapResult with the usual address out, nothing on stderr', async () => {
+    const id = uniqueId('boot');
+    const bundle = makeBundle();
+    const r = await shim(['start'], id, bundle, [], bootstrap(id, configFile()));
+    expect(r).toMatchObject({ code: 0, stderr: '' });
+    const result = containerd.runtime.bootstrap.v1.BootstrapResult.decode(Buffer.from(r.stdout, 'utf8'));
+    expect([result.version, result.address, result.protocol]).toEqual([2, `unix://${socketOf(id)}`, 'ttrpc']);
+    // The bundle's address file stays the plain address (containerd 2.x migrates it to bootstrap.json).
+    expect(readFileSync(join(bundle, 'address'), 'utf8')).toBe(result.address);
+    const pid = Number(readFileSync(join(bundle, 'shim.pid'), 'utf8'));
+    expect(await connectPid(socketOf(id), id)).toBe(pid);
+    await callShutdown(socketOf(id));
+    await waitGone(pid);
+  });
+
+  it('1.6: the runtime options Any in, the plain address out', async () => {
+    const id = uniqueId('any');
+    const r = await shim(['start'], id, makeBundle(), [], google.protobuf.Any.encode(optionsAny(configFile())).finish());
+    expect(r).toMatchObject({ code: 0, stderr: '', stdout: `unix://${socketOf(id)}` });
+    const pid = await connectPid(socketOf(id), id);
+    await callShutdown(socketOf(id));
+    await waitGone(pid);
+  });
+
+  const bad: Array<[string, (id: string) => Uint8Array, string]> = [
+    ['a truncated BootstrapParams', (id) => bootstrap(id, configFile()).subarray(0, 120), 'BootstrapParams on stdin (120 bytes) is malformed: field 6: length'],
+    ['BootstrapParams from containerd 2.2', (id) => containerd.runtime.bootstrap.v1.BootstrapParams.encode({ instanceId: id, namespace: NS, containerdVersion: '2.2.0' }).finish(), 'unknown input version'],
+    ['a ConfigPath that does not exist', (id) => bootstrap(id, join(TMP, 'missing.toml')), 'missing.toml (the runtime options\' ConfigPath) does not exist'],
+  ];
+  it.each(bad)('%s → exit 1 with one clear line, nothing left behind', async (_name, input, message) => {
+    const id = uniqueId('bad-stdin');
+    const bundle = makeBundle();
+    const r = await shim(['start'], id, bundle, [], input(id));
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain(message);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(readdirSync(bundle).sort()).toEqual(['config.json', 'rootfs']);
+    expect(existsSync(socketOf(id))).toBe(false);
+    expect(processesFor(id)).toEqual([]);
+  });
+});
+
 describe('shim start for a container of a pod', () => {
   it('answers the sandbox shim’s address and starts nothing', async () => {
     const sandboxId = uniqueId('pod');
@@ -246,7 +310,7 @@ describe('shim start failures leave nothing behind', () => {
     const id = uniqueId('daemon');
     const bundle = makeBundle();
     const cmd = { file: join(TMP, 'no-such-node'), args: [] };
-    await expect(startShim({ ...flagsFor(id), bundle }, process.env, { daemonCommand: cmd })).rejects.toThrow(/^cannot run the shim daemon: spawn .* ENOENT$/);
+    await expect(startShim({ flags: { ...flagsFor(id), bundle }, env: process.env }, { daemonCommand: cmd })).rejects.toThrow(/^cannot run the shim daemon: spawn .* ENOENT$/);
     expect(readdirSync(bundle).sort()).toEqual(['config.json', 'rootfs']);
     expect(existsSync(socketOf(id))).toBe(false);
     // Nor the private name the socket was bound at before it was linked to its path.
@@ -259,7 +323,7 @@ describe('shim start failures leave nothing behind', () => {
     // `--` keeps node from reading the shim flags appended after the script as its own.
     const cmd = { file: process.execPath, args: ['-e', 'process.exit(3)', '--'] };
     // start does not wait for the daemon to boot: containerd's first call finds out.
-    expect(await startShim({ ...flagsFor(id), bundle }, process.env, { daemonCommand: cmd })).toBe(`unix://${socketOf(id)}`);
+    expect(await startShim({ flags: { ...flagsFor(id), bundle }, env: process.env }, { daemonCommand: cmd })).toBe(`unix://${socketOf(id)}`);
     await waitUntil(() => processesFor(id).length === 0, { what: `the daemon for ${id} to exit` });
     // Nobody holds the socket now, start's process included: connecting is refused.
     expect(await probeSocket(socketOf(id))).toBe('stale');

@@ -43,6 +43,12 @@ describe('shim bundle: what each action loads', () => {
     expect(sources.filter(isDaemonCode)).toEqual([]);
   });
 
+  it('start reads containerd’s stdin (options Any, BootstrapParams) with hand-written decoders, and no configuration loader', () => {
+    const sources = sourcesOf(loaded(entry, false));
+    expect(sources).toEqual(expect.arrayContaining(['src/shim/start-request.ts', 'src/shim/bootstrap.ts', 'src/shim/runtime-options.ts', 'src/shim/proto-wire.ts']));
+    expect(sources.filter((s) => s.startsWith('src/config/'))).toEqual(['src/config/annotation-keys.ts']);
+  });
+
   it('start loads the ttrpc client and protobuf code only for a shim that already runs', () => {
     const reuse = sourcesOf(loaded(chunkOf('src/shim/shim-connect.ts'), false));
     expect(reuse).toContain('src/gen/proto.js');
