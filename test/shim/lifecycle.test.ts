@@ -239,8 +239,9 @@ describe('shim start with what containerd 2.3 and 1.6 write on stdin', () => {
     await waitGone(pid);
   });
 
-  const bad: Array<[string, (id: string) => Uint8Array, string]> = [
-    ['a truncated BootstrapParams', (id) => bootstrap(id, configFile()).subarray(0, 120), 'BootstrapParams on stdin (120 bytes) is malformed: field 6: length'],
+  const bad: Array<[string, (id: string) => Uint8Array, string | RegExp]> = [
+    // Cut inside its last field, whichever that is for this id and path: a length points past the end.
+    ['a truncated BootstrapParams', (id) => bootstrap(id, configFile()).subarray(0, -3), /^.*BootstrapParams on stdin \(\d+ bytes\) is malformed: field \d+: .*length/],
     ['BootstrapParams from containerd 2.2', (id) => containerd.runtime.bootstrap.v1.BootstrapParams.encode({ instanceId: id, namespace: NS, containerdVersion: '2.2.0' }).finish(), 'unknown input version'],
     ['a ConfigPath that does not exist', (id) => bootstrap(id, join(TMP, 'missing.toml')), 'missing.toml (the runtime options\' ConfigPath) does not exist'],
   ];
@@ -250,7 +251,8 @@ describe('shim start with what containerd 2.3 and 1.6 write on stdin', () => {
     const r = await shim(['start'], id, bundle, [], input(id));
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('');
-    expect(r.stderr).toContain(message);
+    if (typeof message === 'string') expect(r.stderr).toContain(message);
+    else expect(r.stderr).toMatch(message);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(readdirSync(bundle).sort()).toEqual(['config.json', 'rootfs']);
     expect(existsSync(socketOf(id))).toBe(false);
@@ -298,7 +300,8 @@ describe('shim start failures leave nothing behind', () => {
     const r = await shim(['start'], id, bundle);
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('');
-    expect(r.stderr).toContain(message);
+    if (typeof message === 'string') expect(r.stderr).toContain(message);
+    else expect(r.stderr).toMatch(message);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(readdirSync(bundle).sort()).toEqual(before);
     expect(existsSync(socketOf(id))).toBe(false);
