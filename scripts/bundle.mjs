@@ -5,8 +5,8 @@
 // would dominate them, so dist/containerd-shim-kata-v2.mjs is a small entry and each action
 // imports its own chunks from dist/chunks/ (src/shim/main.ts).
 import { build } from 'esbuild';
-import { chmodSync, mkdirSync, readdirSync, realpathSync, rmSync } from 'node:fs';
-import { basename, join, relative } from 'node:path';
+import { chmodSync, mkdirSync, readFileSync, readdirSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -60,6 +60,28 @@ function pruneChunks(metafile) {
   }
 }
 
+/**
+ * Writes each output by rename, and only when its bytes changed: a shim starting while a
+ * build runs (tests rebuild dist/ in their setup, several at once) reads a whole file, old
+ * or new, never one being written.
+ */
+function writeOutputs(result) {
+  for (const f of result.outputFiles) {
+    let same = false;
+    try {
+      same = readFileSync(f.path).equals(Buffer.from(f.contents));
+    } catch {
+      // absent: written below
+    }
+    if (same) continue;
+    mkdirSync(dirname(f.path), { recursive: true });
+    const tmp = `${f.path}.${process.pid}.tmp`;
+    writeFileSync(tmp, f.contents, { mode: 0o644 });
+    renameSync(tmp, f.path);
+  }
+  return result;
+}
+
 async function bundleAll() {
   mkdirSync(dist, { recursive: true });
   const names = readdirSync(join(root, 'shim'))
@@ -67,8 +89,8 @@ async function bundleAll() {
     .map((f) => basename(f, '.ts'));
   await Promise.all(
     names.map(async (name) => {
-      if (name === SHIM_ENTRY) pruneChunks((await buildShim()).metafile);
-      else await build({ ...common, entryPoints: [join(root, 'shim', `${name}.ts`)], outfile: join(dist, `${name}.mjs`) });
+      if (name === SHIM_ENTRY) pruneChunks(writeOutputs(await buildShim({ write: false })).metafile);
+      else writeOutputs(await build({ ...common, entryPoints: [join(root, 'shim', `${name}.ts`)], outfile: join(dist, `${name}.mjs`), write: false }));
       chmodSync(join(dist, `${name}.mjs`), 0o755);
     }),
   );
