@@ -3,7 +3,8 @@
 // N idle busybox pods through a private containerd with this shim (its daemon, QEMU and
 // virtiofsd per pod; QEMU split into the guest RAM the guest touched, TCG's translation
 // cache and the rest), the same N pods with io.containerd.runc.v2, and an idle node.
-// Run: npx tsx bench/footprint.ts [N]      (N = 5 by default)
+// Run: npx tsx bench/footprint.ts [N] [--qemu 'key = value']...   (N = 5 by default; --qemu adds
+//      lines to [hypervisor.qemu], e.g. --qemu 'disable_image_nvdimm = true' for the fallback)
 //      npx tsx bench/footprint.ts --self-check   (the smaps parsers against a captured sample)
 import { spawn, type ChildProcess, execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -346,12 +347,13 @@ export interface FootprintFigures {
   startMs: { kata: number[]; runc: number[] };
 }
 
-export async function benchFootprint(n = 5, settleMs = SETTLE_MS): Promise<FootprintFigures> {
+export async function benchFootprint(n = 5, settleMs = SETTLE_MS, qemuExtra = ''): Promise<FootprintFigures> {
   selfCheck();
   const tag = `${process.pid}`;
   const kataIds = Array.from({ length: n }, (_, i) => `fp-kata-${tag}-${i}`);
   const runcIds = Array.from({ length: n }, (_, i) => `fp-runc-${tag}-${i}`);
-  const env = await startKataEnv();
+  const env = await startKataEnv({ qemuExtra });
+  if (qemuExtra) console.log(`[hypervisor.qemu] additions: ${qemuExtra.replace(/\n/g, '; ')}`);
   const started: string[] = [];
   let node: ChildProcess | undefined;
   try {
@@ -449,5 +451,9 @@ if (self && process.argv[2] === '--self-check') {
   selfCheck();
   console.log('footprint self-check: the smaps parsers read the captured sample as expected');
 } else if (self) {
-  await benchFootprint(Number(process.argv[2] ?? 5));
+  // npx tsx bench/footprint.ts [N] [--qemu 'key = value'...]: a configuration variant, for comparing steps.
+  const args = process.argv.slice(2);
+  const qemu = args.flatMap((a, i) => (args[i - 1] === '--qemu' ? [a] : []));
+  const n = args.find((a, i) => /^\d+$/.test(a) && args[i - 1] !== '--qemu');
+  await benchFootprint(Number(n ?? 5), SETTLE_MS, qemu.join('\n'));
 }

@@ -3,7 +3,7 @@
 // agent (node) from that root; a container that bind-mounts the guest's / shows how it is
 // mounted, whether the free-page-reporting balloon is bound, and that the NVDIMM is not RAM.
 import { describe, it, expect, afterEach } from 'vitest';
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -12,6 +12,7 @@ import { GUEST_SHARED_DIR } from '../../src/sandbox/shared-fs.js';
 import { makeBusyboxRootfs, ociSpec } from '../guest/busybox-bundle.js';
 import { testVmConfig } from './vm-config.js';
 import { readStdoutToEnd } from './agent-output.js';
+import { waitUntil } from '../support/wait.js';
 
 const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 
@@ -53,6 +54,27 @@ async function bootAndProbe(dir: string, qemuExtra: string): Promise<{ vm: Sandb
   };
 }
 
+/** VmRSS of a process in MiB: QEMU's guest RAM is a shared memfd, counted there too. */
+function qemuRssMiB(pid: number): number {
+  return Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
+}
+
+/** Writes 64 MiB into the guest's tmpfs and deletes it; returns QEMU's RSS with it written. */
+async function runFiller(vm: SandboxVm, dir: string): Promise<number> {
+  mkdirSync(join(dir, 'shared/filler/rootfs'), { recursive: true });
+  makeBusyboxRootfs(join(dir, 'shared/filler/rootfs'));
+  const fill = ociSpec(`${GUEST_SHARED_DIR}/filler/rootfs`, ['sh', '-c', 'dd if=/dev/zero of=/dev/shm/fill bs=1M count=64 2>/dev/null; echo written; read _; rm /dev/shm/fill']);
+  await vm.agent.createContainer({ containerId: 'filler', spec: fill });
+  await vm.agent.startContainer('filler');
+  // Its only output, once the file is written; it then waits for stdin to close.
+  expect(Buffer.from(await vm.agent.readStdout('filler', 'filler', 64)).toString()).toBe('written\n');
+  const peak = qemuRssMiB(vm.hypervisor.pid!);
+  await vm.agent.closeStdin('filler', 'filler');
+  expect(await vm.agent.waitProcess('filler', 'filler')).toBe(0);
+  await vm.agent.removeContainer('filler');
+  return peak;
+}
+
 describe('the root image on the real guest', () => {
   let dir: string | undefined;
   let vm: SandboxVm | undefined;
@@ -78,7 +100,13 @@ describe('the root image on the real guest', () => {
     expect(booted.view.memTotalMiB).toBeGreaterThan(400);
     expect(vm.hypervisor.resources()).toEqual({ vcpus: 1, memoryMiB: 512 });
     await vm.agent.check();
-  }, 120_000);
+
+    // What the guest frees goes back to the host: fill 64 MiB of tmpfs, delete it, and
+    // QEMU's resident memory falls again (free page reporting, 2 MiB blocks at a time).
+    const peak = await runFiller(vm, dir);
+    const rss = (): number => qemuRssMiB(vm!.hypervisor.pid!);
+    await waitUntil(() => rss() <= peak - 24, { what: () => `QEMU's RSS to fall 24 MiB below ${peak} MiB (now ${rss()} MiB)`, timeoutMs: 60_000, intervalMs: 500 });
+  }, 180_000);
 
   it('falls back to virtio-blk without DAX when disable_image_nvdimm = true, without a balloon', async () => {
     dir = mkdtempSync(join(tmpdir(), 'vm-root-blk-'));

@@ -39,7 +39,7 @@ memory_slots = ${o.memorySlots ?? 10}
 shared_fs = "virtio-fs"
 virtio_fs_daemon = "/usr/lib/qemu/virtiofsd"
 valid_virtio_fs_daemon_paths = ["/usr/lib/qemu/virtiofsd"]
-${o.qemuExtra ?? ''}
+${/reclaim_guest_freed_memory/.test(o.qemuExtra ?? '') ? '' : 'reclaim_guest_freed_memory = true\n'}${o.qemuExtra ?? ''}
 
 [agent.kata]
 dial_timeout = ${o.dialTimeoutSec ?? 60}
