@@ -47,6 +47,11 @@ export function buildShim({ write = true } = {}) {
   });
 }
 
+/** One self-contained executable (every entry but the shim); `write: false` gives the metafile alone. */
+export function buildSingle(name, { write = true } = {}) {
+  return build({ ...common, entryPoints: [join(root, 'shim', `${name}.ts`)], outfile: join(dist, `${name}.mjs`), metafile: true, write });
+}
+
 /**
  * Removes the chunks of earlier builds. A running daemon imported all of its chunks when it
  * started (nothing in it imports lazily later), so only a shim starting during the build
@@ -68,7 +73,7 @@ async function bundleAll() {
   await Promise.all(
     names.map(async (name) => {
       if (name === SHIM_ENTRY) pruneChunks((await buildShim()).metafile);
-      else await build({ ...common, entryPoints: [join(root, 'shim', `${name}.ts`)], outfile: join(dist, `${name}.mjs`) });
+      else await buildSingle(name);
       chmodSync(join(dist, `${name}.mjs`), 0o755);
     }),
   );
