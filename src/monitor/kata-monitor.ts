@@ -4,6 +4,7 @@
 // (hung, gone, broken text) is left out of that scrape and counted in
 // kata_monitor_scrape_failed_count; the scrape itself still succeeds.
 import { Counter, Gauge, Histogram, Registry, exponentialBuckets } from 'prom-client';
+import { invalidArgument } from '../errors/index.js';
 import type { Logger } from '../log/logger.js';
 import { parseSandboxMetadata, podLabels, type SandboxMetadata } from '../metrics/pod-labels.js';
 import { formatPromText, mergeFamilies, parsePromText, withLabels, type MetricFamily } from '../metrics/prom-text.js';
@@ -64,7 +65,7 @@ export class KataMonitor {
   }
 
   #socketOf(sandboxId: string): string {
-    if (!/^[\w.-]+$/.test(sandboxId) || sandboxId === '.' || sandboxId === '..') throw new Error(`not a sandbox id: ${JSON.stringify(sandboxId)}`);
+    if (!/^[\w.-]+$/.test(sandboxId) || sandboxId === '.' || sandboxId === '..') throw invalidArgument(`not a sandbox id: ${JSON.stringify(sandboxId)}`);
     return monitorSocketPath(sandboxId, this.opts.sandboxesRoot);
   }
 

@@ -2,6 +2,7 @@
 // sandbox's own text), /sandboxes (one id per line), /agent-url?sandbox=ID.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Code, RuntimeError } from '../errors/index.js';
 import { PROM_TEXT_CONTENT_TYPE } from '../metrics/prom-text.js';
 import type { KataMonitor } from './kata-monitor.js';
 
@@ -23,7 +24,9 @@ export async function startMonitorHttp(monitor: KataMonitor, listen: ListenAddre
       res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body) });
       res.end(body);
     };
-    const fail = (status: number) => (err: unknown) => send(status, 'text/plain', `${(err as Error).message}\n`);
+    // A bad request is the caller's (400); a shim that fails is a bad gateway (502).
+    const fail = (status: number) => (err: unknown) =>
+      send(err instanceof RuntimeError && err.code === Code.INVALID_ARGUMENT ? 400 : status, 'text/plain', `${(err as Error).message}\n`);
     if (req.method !== 'GET') return send(405, 'text/plain', `method ${req.method} not allowed\n`);
     const url = new URL(req.url ?? '/', 'http://monitor');
     const sandbox = url.searchParams.get('sandbox');

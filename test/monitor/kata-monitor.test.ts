@@ -120,7 +120,9 @@ describe('kata-monitor', () => {
     await shim('pod-b', { metrics: shimText(1024) });
     expect((await get(http.address, '/metrics?sandbox=pod-b')).body).toBe(shimText(1024));
     expect((await get(http.address, '/agent-url?sandbox=pod-b')).body).toBe('serial:///run/vc/vm/pod-b/kata.sock\n');
-    expect((await get(http.address, '/metrics?sandbox=../../etc')).status).toBe(502);
+    expect((await get(http.address, '/metrics?sandbox=../../etc')).status).toBe(400);
+    expect((await get(http.address, '/agent-url?sandbox=..')).status).toBe(400);
+    expect((await get(http.address, '/metrics?sandbox=nope')).status).toBe(502);
     expect((await get(http.address, '/metrics?sandbox=nope')).body).toMatch(/no running sandbox has this id/);
     expect((await get(http.address, '/agent-url')).status).toBe(400);
     expect((await get(http.address, '/debug')).status).toBe(404);
