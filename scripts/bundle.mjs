@@ -47,6 +47,11 @@ export function buildShim({ write = true } = {}) {
   });
 }
 
+/** One self-contained executable (every entry but the shim); `write: false` gives the metafile alone. */
+export function buildSingle(name, { write = true } = {}) {
+  return build({ ...common, entryPoints: [join(root, 'shim', `${name}.ts`)], outfile: join(dist, `${name}.mjs`), metafile: true, write });
+}
+
 /**
  * Removes the chunks of earlier builds. A running daemon imported all of its chunks when it
  * started (nothing in it imports lazily later), so only a shim starting during the build
@@ -90,7 +95,7 @@ async function bundleAll() {
   await Promise.all(
     names.map(async (name) => {
       if (name === SHIM_ENTRY) pruneChunks(writeOutputs(await buildShim({ write: false })).metafile);
-      else writeOutputs(await build({ ...common, entryPoints: [join(root, 'shim', `${name}.ts`)], outfile: join(dist, `${name}.mjs`), write: false }));
+      else writeOutputs(await buildSingle(name, { write: false }));
       chmodSync(join(dist, `${name}.mjs`), 0o755);
     }),
   );

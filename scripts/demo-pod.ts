@@ -1,17 +1,20 @@
 // The Kubernetes half of `make demo`: containerd 1.6's CRI plugin (in a private network
 // namespace, with a CNI bridge) runs a pod on the `kata` handler whose container serves
 // HTTP on the pod IP from inside its VM; the host side fetches the page and prints it,
-// then the pod is removed. Driven by the project's own CRI client (no crictl here).
+// kata-monitor (linked beside the shim, as scripts/install-shim.sh does) shows the pod's
+// metrics; then the pod is removed. Driven by the project's own CRI client (no crictl here).
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { parsePromText } from '../src/metrics/prom-text.js';
 import { startCriEnv, waitFor } from '../test/support/cri-env.js';
+import { startKataMonitor } from '../test/support/kata-monitor.js';
 
 const repo = resolve(import.meta.dirname, '..');
 const conf = process.argv[2] ?? join(repo, 'config', 'configuration.toml');
 const dir = mkdtempSync(join(tmpdir(), 'kata-demo-pod-'));
 mkdirSync(join(dir, 'bin'));
-symlinkSync(join(repo, 'dist', 'containerd-shim-kata-v2.mjs'), join(dir, 'bin', 'containerd-shim-kata-v2'));
+for (const name of ['containerd-shim-kata-v2', 'kata-monitor']) symlinkSync(join(repo, 'dist', `${name}.mjs`), join(dir, 'bin', name));
 
 const say = (s: string): void => console.log(`== ${s}`);
 say('starting a private containerd with its CRI plugin and a CNI bridge, in its own network namespace');
@@ -35,6 +38,17 @@ try {
     return r.stdout;
   });
   process.stdout.write(page);
+  const monitor = await startKataMonitor({ binary: join(dir, 'bin', 'kata-monitor') });
+  try {
+    const fams = parsePromText((await monitor.get('/metrics')).body);
+    const mine = (name: string, item?: string) =>
+      fams.find((f) => f.name === name)?.samples.find((x) => x.labels.sandbox_id === pod.id && (item === undefined || x.labels.item === item));
+    const mem = mine('kata_guest_meminfo', 'mem_total');
+    const mib = (b: number | undefined): string => (b === undefined ? '?' : `${Math.round(b / 1048576)} MiB`);
+    say(`kata-monitor on ${monitor.address}: pod ${mem?.labels.cri_namespace}/${mem?.labels.cri_name}: guest memory ${mib(mem?.value)}, agent RSS ${mib(mine('kata_agent_total_rss')?.value)}, QEMU RSS ${mib(mine('kata_hypervisor_proc_status', 'vmrss')?.value)}`);
+  } finally {
+    await monitor.stop();
+  }
   say('StopPodSandbox + RemovePodSandbox');
   await env.cri.stopPodSandbox({ pod_sandbox_id: pod.id });
   await env.cri.removePodSandbox({ pod_sandbox_id: pod.id });

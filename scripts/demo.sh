@@ -28,7 +28,7 @@ echo "== kata-runtime check ($conf)"
 node dist/kata-runtime.mjs --kata-config="$conf" check
 
 mkdir -p "$demo/bin"
-ln -s "$repo/dist/containerd-shim-kata-v2.mjs" "$demo/bin/containerd-shim-kata-v2"
+for name in containerd-shim-kata-v2 kata-monitor; do ln -s "$repo/dist/$name.mjs" "$demo/bin/$name"; done
 cat >"$demo/containerd.toml" <<TOML
 version = 2
 root = "$demo/root"

@@ -1,6 +1,7 @@
 #!/bin/sh
-# Installs the shim and the CLI by symlinking the bundles in dist/ into a bin directory
-# (default /usr/local/bin) so containerd finds `containerd-shim-kata-v2` on its PATH.
+# Installs the shim, the CLI and the node's metrics endpoint (kata-monitor) by symlinking
+# the bundles in dist/ into a bin directory (default /usr/local/bin) so containerd finds
+# `containerd-shim-kata-v2` on its PATH.
 # Symlinks, not copies: Node resolves them, so the bundle keeps its .mjs (ESM) extension
 # and a rebuild takes effect at once. Usage: scripts/install-shim.sh [BINDIR]
 set -eu
@@ -8,7 +9,7 @@ set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 bindir=${1:-/usr/local/bin}
 
-for name in containerd-shim-kata-v2 kata-runtime; do
+for name in containerd-shim-kata-v2 kata-runtime kata-monitor; do
   target="$root/dist/$name.mjs"
   if [ ! -f "$target" ]; then
     echo "install-shim: $target is missing; run 'npm run build' first" >&2

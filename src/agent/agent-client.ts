@@ -7,8 +7,9 @@ import { processToGrpc, resourcesToGrpc, specToGrpc } from '../oci/grpc-spec.js'
 import type { LinuxResources, Process, Spec } from '../oci/runtime-spec.js';
 import { TtrpcClient, serviceClient, type CallOptions, type ServiceClient } from '../ttrpc/index.js';
 import { Code, RuntimeError } from '../errors/index.js';
-import type { Agent, ContainerStats, GuestDetails, GuestInterface, GuestNeighbor, GuestRoute, GuestStorage } from './agent.js';
+import type { Agent, AgentRpcObserver, ContainerStats, GuestDetails, GuestInterface, GuestNeighbor, GuestRoute, GuestStorage } from './agent.js';
 import { interfaceToGrpc, neighborToGrpc, routeToGrpc } from './network-messages.js';
+import { timedClient } from './rpc-timing.js';
 import { statsFromGrpc } from './stats.js';
 import { dialAgent } from './transport/url.js';
 import { dialWithRetry } from './transport/retry.js';
@@ -25,6 +26,8 @@ export interface AgentConnectOptions {
   readonly timeoutMs: number;
   readonly signal?: AbortSignal;
   readonly log: Logger;
+  /** Told the duration of every RPC (for the shim's metrics). */
+  readonly onRpc?: AgentRpcObserver;
 }
 
 const storageToGrpc = (s: GuestStorage): grpc.Storage.$Properties => ({
@@ -39,9 +42,9 @@ export class AgentClient implements Agent {
   private readonly agent: ServiceClient<typeof grpc_AgentService>;
   private readonly health: ServiceClient<typeof grpc_Health>;
 
-  constructor(private readonly ttrpc: TtrpcClient) {
-    this.agent = serviceClient(ttrpc, grpc_AgentService);
-    this.health = serviceClient(ttrpc, grpc_Health);
+  constructor(private readonly ttrpc: TtrpcClient, onRpc?: AgentRpcObserver) {
+    this.agent = timedClient(serviceClient(ttrpc, grpc_AgentService), grpc_AgentService, onRpc);
+    this.health = timedClient(serviceClient(ttrpc, grpc_Health), grpc_Health, onRpc);
   }
 
   get closed(): Promise<unknown> {
@@ -61,7 +64,7 @@ export class AgentClient implements Agent {
       (signal) => dialAgent(url, { signal }),
       { timeoutMs: opts.timeoutMs, intervalMs: 20, signal: opts.signal, target: url },
       async (s) => {
-        const candidate = new AgentClient(new TtrpcClient(s, { log: opts.log }));
+        const candidate = new AgentClient(new TtrpcClient(s, { log: opts.log }), opts.onRpc);
         await candidate.check(Math.max(1, deadline - Date.now()), opts.signal);
         client = candidate;
         return true;
@@ -181,6 +184,10 @@ export class AgentClient implements Agent {
 
   async addArpNeighbors(neighbors: readonly GuestNeighbor[]): Promise<void> {
     await this.agent.AddARPNeighbors({ neighbors: { ARPNeighbors: neighbors.map(neighborToGrpc) } }, this.opts());
+  }
+
+  async getMetrics(): Promise<string> {
+    return (await this.agent.GetMetrics({}, this.opts())).metrics;
   }
 
   async nextOomEvent(signal?: AbortSignal): Promise<string> {

@@ -59,6 +59,9 @@ export interface GuestDetails {
   readonly agentVersion: string;
 }
 
+/** Told how long each agent RPC took (`action`: the request's proto name, e.g. `grpc.CreateContainerRequest`). */
+export type AgentRpcObserver = (action: string, durationMs: number) => void;
+
 export interface Agent {
   /** Settles when the connection to the agent is gone. */
   readonly closed: Promise<unknown>;
@@ -91,6 +94,8 @@ export interface Agent {
   /** Replaces the routes of the devices named in `routes`. */
   updateRoutes(routes: readonly GuestRoute[]): Promise<void>;
   addArpNeighbors(neighbors: readonly GuestNeighbor[]): Promise<void>;
+  /** GetMetrics: the agent's and the guest's metrics, as Prometheus text. */
+  getMetrics(): Promise<string>;
   /** Long poll: the id of the next container whose cgroup hit OOM. */
   nextOomEvent(signal?: AbortSignal): Promise<string>;
   close(): void;

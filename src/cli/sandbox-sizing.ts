@@ -1,32 +1,17 @@
 // `kata-runtime sandbox-sizing <sandbox-id>`: asks the sandbox's shim why its VM has
 // the size it has, over the management socket, and explains it in a few lines.
-import { request } from 'node:http';
 import type { SizingReport } from '../sandbox/sandbox.js';
+import { getFromShim } from '../shim/monitor-client.js';
 import { monitorSocketPath } from '../shim/monitor-server.js';
 import { Code, RuntimeError } from '../errors/index.js';
 
-export function fetchSizing(socketPath: string, timeoutMs = 5000): Promise<SizingReport> {
-  return new Promise((resolve, reject) => {
-    const req = request({ socketPath, path: '/sizing', method: 'GET', timeout: timeoutMs }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => {
-        if (res.statusCode !== 200) return reject(new RuntimeError(Code.INTERNAL, `${socketPath}: HTTP ${res.statusCode}: ${body.trim()}`));
-        try {
-          resolve(JSON.parse(body) as SizingReport);
-        } catch (err) {
-          reject(new RuntimeError(Code.INTERNAL, `${socketPath}: not JSON: ${(err as Error).message}`));
-        }
-      });
-    });
-    req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
-    req.on('error', (err: NodeJS.ErrnoException) => {
-      const why = err.code === 'ENOENT' || err.code === 'ECONNREFUSED' ? 'no running sandbox has this id (no shim-monitor socket)' : err.message;
-      reject(new RuntimeError(Code.UNAVAILABLE, `${socketPath}: ${why}`));
-    });
-    req.end();
-  });
+export async function fetchSizing(socketPath: string, timeoutMs?: number): Promise<SizingReport> {
+  const body = await getFromShim(socketPath, '/sizing', timeoutMs);
+  try {
+    return JSON.parse(body) as SizingReport;
+  } catch (err) {
+    throw new RuntimeError(Code.INTERNAL, `${socketPath}: not JSON: ${(err as Error).message}`);
+  }
 }
 
 const n = (x: number): string => String(Math.round(x * 1000) / 1000);

@@ -9,6 +9,7 @@ import { invalidArgument, toRuntimeError } from '../errors/index.js';
 import type { GuestAgent } from './agent.js';
 import { cgroupStatsFromRunc } from './cgroup-stats.js';
 import { toContainerId, toExecId } from './ids.js';
+import { GuestMetrics } from './metrics.js';
 import { interfaceToGrpc, neighborsFromGrpc, nicFromGrpc, routeToGrpc, routesFromGrpc } from './net-request.js';
 import { checkExecProcess } from './spec-check.js';
 import { AGENT_VERSION, GRPC_VERSION } from './version.js';
@@ -23,6 +24,7 @@ const EMPTY = {};
 
 export function agentHandlers(agent: GuestAgent): AgentHandlers {
   const log = agent.log;
+  const metrics = new GuestMetrics();
   const handlers: AgentHandlers = {
     async CreateSandbox(req) {
       await agent.createSandbox(req);
@@ -124,6 +126,9 @@ export function agentHandlers(agent: GuestAgent): AgentHandlers {
         },
       };
     },
+    async GetMetrics() {
+      return { metrics: await metrics.collect() };
+    },
     async GetOOMEvent(_req, ctx) {
       return { containerId: await agent.oom.next(ctx.signal) };
     },
@@ -166,8 +171,8 @@ function readSize(len: number): number {
   return len > 0 ? Math.min(len, MAX_READ) : MAX_READ;
 }
 
-/** Long polls are not worth a log line each; failures are. */
-const QUIET = new Set(['ReadStdout', 'ReadStderr', 'WriteStdin', 'WaitProcess', 'GetOOMEvent']);
+/** Long polls and periodic scrapes are not worth a log line each; failures are. */
+const QUIET = new Set(['ReadStdout', 'ReadStderr', 'WriteStdin', 'WaitProcess', 'GetOOMEvent', 'GetMetrics']);
 
 function withLogging(handlers: AgentHandlers, log: GuestAgent['log']): AgentHandlers {
   const wrapped: Record<string, unknown> = {};

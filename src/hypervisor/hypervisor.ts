@@ -52,6 +52,8 @@ export interface Hypervisor {
   readonly pid: number | undefined;
   /** The VM process is stopped (SIGSTOP, a frozen cgroup): no guest code runs, nothing will answer. */
   frozen(): boolean;
+  /** The VM's host processes that still run, the VM's own first (then helpers such as virtiofsd). */
+  pids(): readonly number[];
   /** CPU time the VM has used so far, in ms; undefined once it is gone. A hung guest uses next to none. */
   cpuTimeMs(): number | undefined;
   /** Where the guest's console (kernel and agent messages) is written, for diagnostics. */

@@ -1,6 +1,7 @@
 // Processes as /proc/<pid>/stat shows them: a stopped (SIGSTOP) QEMU cannot answer QMP,
 // and a helper's forks outlive it in its process group.
 import { readdirSync, readFileSync } from 'node:fs';
+import { CLOCK_TICKS_PER_SECOND, parsePidStat } from '../procfs/process.js';
 
 /** One letter of proc(5): R running, S sleeping, D disk wait, T stopped, t traced, Z zombie... */
 export type ProcState = string;
@@ -13,21 +14,10 @@ export interface ProcStat {
   readonly cpuTicks: number;
 }
 
-/** The kernel's USER_HZ: /proc counts CPU time in these (100 on every Linux we run on). */
-export const CLOCK_TICKS_PER_SECOND = 100;
-
-/**
- * The fields we use of a /proc/<pid>/stat line. The command name in parentheses may itself
- * hold spaces and parentheses, so the fields start after the last ')'.
- */
+/** The fields we use of a /proc/<pid>/stat line (src/procfs parses it). */
 export function parseProcStat(stat: string): ProcStat | undefined {
-  const close = stat.lastIndexOf(')');
-  if (close < 0) return undefined;
-  const fields = stat.slice(close + 1).trim().split(/\s+/);
-  const [state, ppid, pgid] = fields;
-  if (!state || !/^[A-Za-z]$/.test(state) || !ppid || !pgid) return undefined;
-  // utime and stime are fields 14 and 15 of the line, 11 and 12 after the name.
-  return { state, ppid: Number(ppid), pgid: Number(pgid), cpuTicks: Number(fields[11] ?? 0) + Number(fields[12] ?? 0) };
+  const s = parsePidStat(stat);
+  return s && { state: s.state, ppid: s.ppid, pgid: s.pgid, cpuTicks: s.utime + s.stime };
 }
 
 function readStat(pid: number | string): ProcStat | undefined {

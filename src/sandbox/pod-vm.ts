@@ -2,7 +2,7 @@
 // watched from boot to stop. Anything that makes the VM unusable (QEMU or virtiofsd
 // exits, the agent stops answering, the VM process is frozen) fails the sandbox once,
 // with a reason; every agent call is bounded.
-import type { Agent } from '../agent/agent.js';
+import type { Agent, AgentRpcObserver } from '../agent/agent.js';
 import type { KataConfig } from '../config/index.js';
 import { Code, RuntimeError, failedPrecondition } from '../errors/index.js';
 import type { VmExit, VmResources } from '../hypervisor/hypervisor.js';
@@ -41,6 +41,8 @@ export interface PodVmSettings {
   readonly stateRoot?: string;
   readonly health?: HealthOptions;
   readonly callTimeoutMs?: number;
+  /** Told the duration of every agent RPC (the shim's metrics). */
+  readonly onAgentRpc?: AgentRpcObserver;
 }
 
 export interface PodVmOptions extends PodVmSettings {
@@ -98,6 +100,11 @@ export class PodVm implements AgentAccess {
 
   agentUrl(): string {
     return this.#vm?.hypervisor.agentUrl ?? '';
+  }
+
+  /** The VM's host processes (QEMU first, then its helpers); empty when no VM runs. */
+  pids(): readonly number[] {
+    return this.#vm?.hypervisor.pids() ?? [];
   }
 
   resources(): VmResources | null {
@@ -158,6 +165,7 @@ export class PodVm implements AgentAccess {
       ...(net?.endpoints.length ? { network: { netns: net.netnsPath, nics: nicsFor(net) } } : {}),
       log,
       signal: this.#abort.signal,
+      ...(this.opts.onAgentRpc ? { onAgentRpc: this.opts.onAgentRpc } : {}),
     });
     await this.persist();
     const vm = this.#vm;

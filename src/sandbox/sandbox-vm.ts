@@ -2,7 +2,7 @@
 // hypervisor (from the configuration) and the agent channel (from host facts: vhost-vsock
 // with a claimed guest CID when the host has it, virtio-serial otherwise) are chosen. On any failure
 // everything started so far is stopped again, so a failed boot leaves nothing behind.
-import type { Agent, GuestStorage } from '../agent/agent.js';
+import type { Agent, AgentRpcObserver, GuestStorage } from '../agent/agent.js';
 import { AgentClient } from '../agent/agent-client.js';
 import { loadVsockBinding } from '../agent/transport/native-vsock.js';
 import { probeKvm, resolveAccel, type KataConfig } from '../config/index.js';
@@ -33,6 +33,8 @@ export interface VmBootOptions {
   readonly network?: { readonly netns: string; readonly nics: readonly VmNic[] };
   readonly log: Logger;
   readonly signal?: AbortSignal;
+  /** Told the duration of every agent RPC (the shim's metrics). */
+  readonly onAgentRpc?: AgentRpcObserver;
 }
 
 export interface SandboxVm {
@@ -111,6 +113,7 @@ export async function bootSandboxVm(o: VmBootOptions): Promise<SandboxVm> {
       timeoutMs: o.config.agent.dialTimeoutSec * 1000,
       signal: o.signal ? AbortSignal.any([o.signal, dial.signal]) : dial.signal,
       log: o.log,
+      onRpc: o.onAgentRpc,
     });
     return { hypervisor, agent, bootMs: Date.now() - t0 };
   } catch (err) {

@@ -39,6 +39,11 @@ export interface CreateRequest {
   readonly io: HostStdio;
 }
 
+export interface GuestUsage {
+  readonly cpuNs: number;
+  readonly memoryBytes: number;
+}
+
 /** What State needs of a process. */
 export interface ProcessView {
   readonly state: ProcessState;
@@ -92,6 +97,33 @@ export class Sandbox {
 
   agentUrl(): string {
     return this.#vm.agentUrl();
+  }
+
+  /** The VM's host processes (QEMU first, then its helpers such as virtiofsd); empty when no VM runs. */
+  vmPids(): readonly number[] {
+    return this.#vm.pids();
+  }
+
+  /** The agent's and the guest's metrics, as the agent writes them (Prometheus text). */
+  guestMetrics(): Promise<string> {
+    return this.#vm.call('GetMetrics', (a) => a.getMetrics());
+  }
+
+  /**
+   * What the guest's running containers use, from their cgroups: CPU time in ns and memory in
+   * bytes, summed (a container that cannot answer is left out). The VM's cost beyond this is
+   * the pod's overhead.
+   */
+  async guestUsage(): Promise<GuestUsage> {
+    const ids = this.#containers.ids.filter((id) => this.#containers.isActive(id));
+    const stats = await Promise.all(ids.map((id) => this.#containers.stats(id).catch(() => undefined)));
+    let cpuNs = 0;
+    let memoryBytes = 0;
+    for (const s of stats) {
+      cpuNs += s?.cgroupStats?.cpuStats.cpuUsage.totalUsage ?? 0;
+      memoryBytes += s?.cgroupStats?.memoryStats.usage.usage ?? 0;
+    }
+    return { cpuNs, memoryBytes };
   }
 
   /** Mounts the rootfs and volumes into the share, boots the VM (first container) or resizes it, creates the container in the guest. */

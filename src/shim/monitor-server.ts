@@ -1,9 +1,13 @@
 // The per-sandbox management endpoint (Kata's "shim-monitor"): plain HTTP/1.1 on a unix
-// socket under the sandbox's state directory. GET /sizing answers why the VM has the
-// size it has; GET /agent-url where its agent listens.
+// socket under the sandbox's state directory. GET /metrics is Prometheus text (the shim,
+// the hypervisor and the guest); /sandbox-metadata says which pod this is (for
+// kata-monitor's labels); /sizing why the VM has the size it has; /agent-url where its
+// agent listens.
 import { createServer, type Server } from 'node:http';
 import { chmod, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { PROM_TEXT_CONTENT_TYPE } from '../metrics/prom-text.js';
+import type { SandboxMetadata } from '../metrics/pod-labels.js';
 import { sandboxStateDir } from '../sandbox/state-store.js';
 
 export const MONITOR_SOCKET = 'shim-monitor.sock';
@@ -13,6 +17,8 @@ export const monitorSocketPath = (sandboxId: string, stateRoot?: string): string
 export interface MonitorSource {
   sizingReport(): unknown;
   agentUrl(): string;
+  metrics(): Promise<string>;
+  metadata(): SandboxMetadata;
 }
 
 export interface MonitorServer {
@@ -20,24 +26,32 @@ export interface MonitorServer {
   close(): Promise<void>;
 }
 
+const ENDPOINTS = ['/metrics', '/sandbox-metadata', '/sizing', '/agent-url'];
+
 export async function startMonitorServer(path: string, source: MonitorSource): Promise<MonitorServer> {
   const server: Server = createServer((req, res) => {
     const send = (status: number, type: string, body: string): void => {
       res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body) });
       res.end(body);
     };
+    const fail = (err: unknown): void => send(500, 'text/plain', `${(err as Error).message}\n`);
     if (req.method !== 'GET') return send(405, 'text/plain', `method ${req.method} not allowed\n`);
+    const json = (v: unknown): void => send(200, 'application/json', `${JSON.stringify(v, null, 2)}\n`);
     try {
-      switch (req.url) {
+      switch (new URL(req.url ?? '/', 'http://shim').pathname) {
+        case '/metrics':
+          return void source.metrics().then((text) => send(200, PROM_TEXT_CONTENT_TYPE, text), fail);
+        case '/sandbox-metadata':
+          return json(source.metadata());
         case '/sizing':
-          return send(200, 'application/json', `${JSON.stringify(source.sizingReport(), null, 2)}\n`);
+          return json(source.sizingReport());
         case '/agent-url':
           return send(200, 'text/plain', `${source.agentUrl()}\n`);
         default:
-          return send(404, 'text/plain', `no such endpoint ${req.url}; try /sizing or /agent-url\n`);
+          return send(404, 'text/plain', `no such endpoint ${req.url}; try ${ENDPOINTS.join(', ')}\n`);
       }
     } catch (err) {
-      return send(500, 'text/plain', `${(err as Error).message}\n`);
+      return fail(err);
     }
   });
   await rm(path, { force: true });

@@ -12,6 +12,8 @@ import { statusNumber } from '../sandbox/process-state.js';
 import { readBundleSpec } from './bundle.js';
 import { containerKind } from './container-type.js';
 import { refuseHostNamespaces, sandboxConfig } from './create-checks.js';
+import { criPodMetadata, type SandboxMetadata } from '../metrics/pod-labels.js';
+import { ShimMetrics, type ShimMetricsOptions } from '../metrics/shim-metrics.js';
 import { EventPublisher } from './events/index.js';
 import { hostCgroupMode, metricsAny, type CgroupMode } from './metrics.js';
 import { monitorSocketPath, startMonitorServer, type MonitorServer } from './monitor-server.js';
@@ -31,6 +33,7 @@ export interface TaskServiceDeps {
   /** Whether to serve the management endpoint (default true). */
   readonly monitor?: boolean;
   readonly cgroupMode?: CgroupMode;
+  readonly metrics?: Omit<ShimMetricsOptions, 'log'>;
 }
 
 function decodeJsonAny<T>(any: google.protobuf.IAny | null | undefined, what: string): T {
@@ -52,7 +55,9 @@ const stdioOf = (r: { stdin: string; stdout: string; stderr: string; terminal: b
 export function createTaskService(ctx: ShimContext, deps: TaskServiceDeps = {}): TaskService {
   const events = new EventPublisher({ ttrpcAddress: ctx.ttrpcAddress || undefined, namespace: ctx.namespace, log: ctx.log });
   let sandbox: Sandbox | undefined;
+  let metadata: SandboxMetadata | undefined;
   let monitor: MonitorServer | undefined;
+  const metrics = new ShimMetrics({ ...deps.metrics, log: ctx.log.child({ component: 'metrics' }) });
 
   const need = (): Sandbox => {
     if (!sandbox) throw new RuntimeError(Code.NOT_FOUND, 'no container exists in this shim');
@@ -62,13 +67,17 @@ export function createTaskService(ctx: ShimContext, deps: TaskServiceDeps = {}):
   async function newSandbox(id: string, spec: Spec, options: containerd.task.v2.ICreateTaskRequest['options']): Promise<Sandbox> {
     const log = ctx.log.child({ sandbox: id });
     const config = await (deps.config ?? sandboxConfig)(spec, options, log);
-    const s: Sandbox = new Sandbox({ ...deps.sandbox, id, config, log, onEvent: (e) => publishSandboxEvent(events, e, s.pid) });
+    const s: Sandbox = new Sandbox({ ...deps.sandbox, id, config, log, onEvent: (e) => publishSandboxEvent(events, e, s.pid), onAgentRpc: metrics.observeAgentRpc });
+    const cri = criPodMetadata(spec.annotations);
+    metadata = { sandboxId: id, ...(cri ? { cri } : {}) };
     return s;
   }
 
   async function startMonitor(s: Sandbox): Promise<void> {
     if (monitor || deps.monitor === false) return;
-    monitor = await startMonitorServer(monitorSocketPath(s.id, deps.sandbox?.stateRoot), { sizingReport: () => s.sizingReport(), agentUrl: () => s.agentUrl() }).catch((err: unknown) => {
+    const meta = metadata ?? { sandboxId: s.id };
+    const source = { sizingReport: () => s.sizingReport(), agentUrl: () => s.agentUrl(), metrics: () => metrics.render(s), metadata: () => meta };
+    monitor = await startMonitorServer(monitorSocketPath(s.id, deps.sandbox?.stateRoot), source).catch((err: unknown) => {
       ctx.log.warn({ err }, 'management endpoint not started');
       return undefined;
     });
@@ -218,7 +227,7 @@ export function createTaskService(ctx: ShimContext, deps: TaskServiceDeps = {}):
   };
 
   return {
-    handlers,
+    handlers: timedHandlers(handlers, metrics),
     shutdown: new Promise<void>(() => undefined),
     async dispose() {
       await monitor?.close();
@@ -227,4 +236,20 @@ export function createTaskService(ctx: ShimContext, deps: TaskServiceDeps = {}):
       await events.close();
     },
   };
+}
+
+/** Every task RPC's duration, failed or not, for kata_shim_rpc_durations_histogram_milliseconds. */
+function timedHandlers(handlers: TaskService['handlers'], metrics: ShimMetrics): TaskService['handlers'] {
+  const timed: Record<string, unknown> = {};
+  for (const [method, fn] of Object.entries(handlers) as [string, (...args: unknown[]) => unknown][]) {
+    timed[method] = async (...args: unknown[]) => {
+      const t0 = performance.now();
+      try {
+        return await fn(...args);
+      } finally {
+        metrics.observeTaskRpc(method, performance.now() - t0);
+      }
+    };
+  }
+  return timed as TaskService['handlers'];
 }

@@ -9,6 +9,7 @@ import { qemuPids, shimDaemonPids } from '../e2e/leftovers.js';
 import { GrpcStatus, isCriError } from '../support/cri-client.js';
 import { waitContainerState, waitFor, type RunningPod } from '../support/cri-env.js';
 import { readCriLog } from '../support/cri-log.js';
+import { getFromShim } from '../../src/shim/monitor-client.js';
 import { monitorSocketPath } from '../../src/shim/monitor-server.js';
 import { VOLUME_FILE, VOLUME_FILE_CONTENT, VOLUME_PATH } from '../support/images.js';
 import { startKataCriEnv, type KataCriEnv } from './kata-cri-env.js';
@@ -80,6 +81,12 @@ describe('a kata pod through CRI', () => {
     afterAll(async () => {
       if (pod) await removePod(pod);
     }, 120_000);
+
+    it("tells kata-monitor which pod it is: CRI's sandbox annotations on the shim's /sandbox-metadata", async () => {
+      const meta = JSON.parse(await getFromShim(monitorSocketPath(pod.id), '/sandbox-metadata'));
+      const m = pod.config.metadata!;
+      expect(meta).toEqual({ sandboxId: pod.id, cri: { uid: m.uid, name: 'shared', namespace: m.namespace } });
+    });
 
     it('runs in one VM with one shim for the whole pod', () => {
       expect(qemuPids(pod.id)).toHaveLength(1);

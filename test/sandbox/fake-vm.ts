@@ -225,6 +225,12 @@ export class FakeAgent implements Agent {
   async addArpNeighbors(neighbors: readonly GuestNeighbor[]): Promise<void> {
     await this.enter(`AddARPNeighbors ${neighbors.length}`);
   }
+  /** What GetMetrics answers: Prometheus text, as the guest agent writes it. */
+  metricsText = '# HELP kata_guest_meminfo Statistics about memory usage in the system.\n# TYPE kata_guest_meminfo gauge\nkata_guest_meminfo{item="mem_total"} 536870912\n';
+  async getMetrics(): Promise<string> {
+    await this.enter('GetMetrics');
+    return this.metricsText;
+  }
   nextOomEvent(signal?: AbortSignal): Promise<string> {
     const queued = this.oomQueue.shift();
     if (queued !== undefined) return Promise.resolve(queued);
@@ -285,6 +291,10 @@ export class FakeHypervisor implements Hypervisor {
   }
 
   async start(): Promise<void> {}
+
+  pids(): readonly number[] {
+    return this.pid === undefined || this.stopped ? [] : [this.pid];
+  }
 
   frozen(): boolean {
     return this.pid !== undefined && isStoppedState(processState(this.pid));

@@ -33,7 +33,7 @@ const sourcesOf = (outputs: Set<string>): string[] => [...outputs].flatMap((o) =
 const chunkOf = (source: string): string => Object.entries(meta.outputs).find(([, o]) => o.entryPoint === source)![0];
 
 /** The daemon's modules: none of them may be loaded before the action is known to be `serve`. */
-const DAEMON_CODE = [/^src\/gen\//, /^src\/sandbox\//, /^src\/hypervisor\//, /^src\/agent\//, /^src\/ttrpc\//, /^src\/shim\/(serve|task-service)\.ts$/, /node_modules\/(pino|protobufjs|smol-toml)\//];
+const DAEMON_CODE = [/^src\/gen\//, /^src\/sandbox\//, /^src\/metrics\//, /^src\/procfs\//, /^src\/hypervisor\//, /^src\/agent\//, /^src\/ttrpc\//, /^src\/shim\/(serve|task-service)\.ts$/, /node_modules\/(pino|protobufjs|smol-toml|prom-client)\//];
 const isDaemonCode = (source: string): boolean => DAEMON_CODE.some((re) => re.test(source));
 
 describe('shim bundle: what each action loads', () => {

@@ -12,6 +12,9 @@ import { containerd_task_v2_Task } from '../../src/gen/services.js';
 import { createLogger } from '../../src/log/logger.js';
 import type { ShimContext } from '../../src/shim/shim-context.js';
 import { createTaskService } from '../../src/shim/task-service.js';
+import { monitorSocketPath } from '../../src/shim/monitor-server.js';
+import { getFromShim } from '../../src/shim/monitor-client.js';
+import { parsePromText } from '../../src/metrics/prom-text.js';
 import { TtrpcServer, connectUnix, serviceClient, type ServiceClient, type TtrpcClient } from '../../src/ttrpc/index.js';
 import { FakeVmFactory } from '../sandbox/fake-vm.js';
 import { startFakeEvents, type FakeEvents } from './fake-events.js';
@@ -58,13 +61,14 @@ describe('task service over a fake VM', () => {
   let shutdownRequests: number;
   let dispose: () => Promise<void>;
 
-  const bundle = (id: string): string => {
+  const bundle = (id: string, annotations?: Record<string, string>): string => {
     const b = join(dir, 'bundles', id);
     mkdirSync(join(b, 'rootfs'), { recursive: true });
-    writeFileSync(join(b, 'config.json'), JSON.stringify(SPEC));
+    writeFileSync(join(b, 'config.json'), JSON.stringify({ ...SPEC, ...(annotations ? { annotations } : {}) }));
     return b;
   };
-  const create = (id: string) => task.Create({ id, bundle: bundle(id), rootfs: [], stdin: '', stdout: '', stderr: '', terminal: false });
+  const create = (id: string, annotations?: Record<string, string>) =>
+    task.Create({ id, bundle: bundle(id, annotations), rootfs: [], stdin: '', stdout: '', stderr: '', terminal: false });
   const exec = (id: string, execId: string, stdout = '') =>
     task.Exec({ id, execId, terminal: false, stdin: '', stdout, stderr: '', spec: jsonAny({ args: ['sh', '-c', 'true'], cwd: '/', user: { uid: 0, gid: 0 } }) });
   const topics = (): string[] => events.delivered.items.map((c) => c.envelope.topic);
@@ -88,7 +92,6 @@ describe('task service over a fake VM', () => {
     const service = createTaskService(ctx, {
       config: async () => parseConfig(CONFIG, '/test/configuration.toml', { cpus: 2, memoryMiB: 8192 }),
       sandbox: { boot: vms.boot, sharedRoot: join(dir, 'shared'), vmRoot: join(dir, 'vm'), stateRoot: join(dir, 'state'), outputDrainMs: 1_000 },
-      monitor: false,
       cgroupMode: 'v1',
     });
     dispose = () => service.dispose!();
@@ -210,5 +213,43 @@ describe('task service over a fake VM', () => {
     const { stats } = await task.Stats({ id: 'c1' });
     expect(stats?.type_url).toBe('io.containerd.cgroups.v1.Metrics');
     expect(io.containerd.cgroups.v1.Metrics.decode(stats!.value!).memory?.usage?.usage).toBe(4096);
+  });
+
+  it('serves /metrics on the management socket: task RPC latencies by action, the shim, the hypervisor, the guest', async () => {
+    await create('c1');
+    await task.Start({ id: 'c1' });
+    await expectCode(task.ResizePty({ id: 'c1', execId: 'nope', width: 1, height: 1 }), Code.NOT_FOUND);
+    const fams = parsePromText(await getFromShim(monitorSocketPath('c1', join(dir, 'state')), '/metrics'));
+    const family = (name: string) => fams.find((f) => f.name === name);
+    const count = (action: string): number | undefined =>
+      family('kata_shim_rpc_durations_histogram_milliseconds')?.samples.find((x) => x.name.endsWith('_count') && x.labels.action === action)?.value;
+    expect([count('create'), count('start'), count('resize_pty')]).toEqual([1, 1, 1]);
+    expect(family('kata_shim_threads')!.samples[0]!.value).toBeGreaterThan(0);
+    expect(family('kata_shim_fds')!.samples[0]!.value).toBeGreaterThan(0);
+    expect(family('kata_guest_meminfo')!.samples[0]).toMatchObject({ labels: { item: 'mem_total' }, value: 536870912 });
+    // The fake VM has no process of its own: the hypervisor's gauges are there, empty.
+    expect(family('kata_hypervisor_threads')!.samples[0]!.value).toBe(0);
+  });
+
+  it('serves the pod a CRI sandbox belongs to on /sandbox-metadata; nothing CRI for a plain container', async () => {
+    await create('sb1', {
+      'io.kubernetes.cri.container-type': 'sandbox',
+      'io.kubernetes.cri.sandbox-id': 'sb1',
+      'io.kubernetes.cri.sandbox-uid': 'uid-1',
+      'io.kubernetes.cri.sandbox-name': 'web',
+      'io.kubernetes.cri.sandbox-namespace': 'shop',
+    });
+    const meta = JSON.parse(await getFromShim(monitorSocketPath('sb1', join(dir, 'state')), '/sandbox-metadata'));
+    expect(meta).toEqual({ sandboxId: 'sb1', cri: { uid: 'uid-1', name: 'web', namespace: 'shop' } });
+  });
+
+  it('a plain container has no CRI pod; the socket goes with the last container', async () => {
+    await create('c1');
+    const path = monitorSocketPath('c1', join(dir, 'state'));
+    expect(JSON.parse(await getFromShim(path, '/sandbox-metadata'))).toEqual({ sandboxId: 'c1' });
+    await task.Kill({ id: 'c1', signal: 9 });
+    await task.Wait({ id: 'c1' });
+    await task.Delete({ id: 'c1' });
+    await expect(getFromShim(path, '/metrics')).rejects.toThrow(/no running sandbox/);
   });
 });

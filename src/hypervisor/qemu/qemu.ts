@@ -94,6 +94,10 @@ export class QemuHypervisor implements Hypervisor {
     return this.qemu?.pid;
   }
 
+  pids(): readonly number[] {
+    return [this.qemu, this.virtiofsd].filter((p) => p?.running && p.pid !== undefined).map((p) => p!.pid!);
+  }
+
   get consolePath(): string {
     return this.opts.spec.consoleLog;
   }
