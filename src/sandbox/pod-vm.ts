@@ -11,6 +11,8 @@ import { setupPodNetwork, teardownPodNetwork, type PodNetwork } from '../network
 import type { Spec } from '../oci/runtime-spec.js';
 import type { AgentAccess } from './containers.js';
 import { withDeadline } from '../async/deadline.js';
+import { DebugConsoleGate, type DebugConsoleRequest } from './debug-console.js';
+import type { DebugConsoleStream } from '../agent/debug-console.js';
 import { DEFAULT_HEALTH, watchHealth, type HealthOptions } from './health.js';
 import { guestNetworkFor, nicsFor } from './network-plan.js';
 import { pollOomEvents } from './oom-poller.js';
@@ -76,10 +78,12 @@ export class PodVm implements AgentAccess {
   #failure: string | undefined;
   #stopping: Promise<void> | undefined;
   readonly #abort = new AbortController();
+  readonly #console: DebugConsoleGate;
 
   constructor(private readonly opts: PodVmOptions) {
     this.dirs = sharedDirs(opts.id, opts.sharedRoot);
     this.#runDir = join(opts.vmRoot ?? '/run/vc/vm', opts.id);
+    this.#console = new DebugConsoleGate({ sandboxId: opts.id, config: opts.config, log: opts.log });
   }
 
   get booted(): boolean {
@@ -98,6 +102,17 @@ export class PodVm implements AgentAccess {
 
   agentUrl(): string {
     return this.#vm?.hypervisor.agentUrl ?? '';
+  }
+
+  /** A shell in the guest (`kata-runtime exec`); refused unless debug_console_enabled. */
+  openDebugConsole(req: DebugConsoleRequest): Promise<DebugConsoleStream> {
+    const socket = this.#vm?.hypervisor.debugConsoleSocket;
+    const vm = this.#failure
+      ? new RuntimeError(Code.UNAVAILABLE, `sandbox ${this.opts.id}: ${this.#failure}`)
+      : !this.#vm || this.#stopping || !socket
+        ? failedPrecondition(`sandbox ${this.opts.id}: the VM is not running`)
+        : socket;
+    return this.#console.open(vm, req);
   }
 
   resources(): VmResources | null {
@@ -196,6 +211,7 @@ export class PodVm implements AgentAccess {
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
       this.#abort.abort();
+      this.#console.close();
       const vm = this.#vm;
       vm?.agent.close();
       await vm?.hypervisor.stop();

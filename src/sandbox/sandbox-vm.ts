@@ -4,6 +4,8 @@
 // everything started so far is stopped again, so a failed boot leaves nothing behind.
 import type { Agent, GuestStorage } from '../agent/agent.js';
 import { AgentClient } from '../agent/agent-client.js';
+import { DEBUG_CONSOLE_PORT } from '../agent/debug-console-protocol.js';
+import { agentKernelParams } from '../agent/kernel-params.js';
 import { loadVsockBinding } from '../agent/transport/native-vsock.js';
 import { probeKvm, resolveAccel, type KataConfig } from '../config/index.js';
 import type { Hypervisor, VmNic } from '../hypervisor/hypervisor.js';
@@ -78,7 +80,9 @@ export async function bootSandboxVm(o: VmBootOptions): Promise<SandboxVm> {
     maxVcpus: Math.max(o.maxVcpus ?? h.defaultMaxVcpus, o.vcpus),
     memoryMiB: o.memoryMiB,
     maxMemoryMiB: h.defaultMaxMemoryMiB,
-    debug: h.enableDebug || o.config.agent.enableDebug,
+    debug: h.enableDebug,
+    agentKernelParams: agentKernelParams({ debug: o.config.agent.enableDebug, debugConsole: o.config.agent.debugConsoleEnabled }),
+    ...(o.config.agent.debugConsoleEnabled ? { debugConsolePort: DEBUG_CONSOLE_PORT } : {}),
     tscKhz: hostTscKhz(),
     ...(channel.kind === 'vsock' ? { vsockCid: channel.cid, vhostFd: channel.vhostFd } : {}),
     network: o.network,

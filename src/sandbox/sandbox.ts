@@ -19,10 +19,13 @@ import { Resources, type SizingReport } from './resources.js';
 import { mountContainerRootfs, releaseContainerShare, type RootfsMount } from './shared-fs.js';
 import type { Sizing } from './sizing.js';
 import { join } from 'node:path';
+import type { Duplex } from 'node:stream';
+import type { DebugConsoleRequest } from './debug-console.js';
 
 export type { ExitInfo, SandboxEvent, SandboxEventSink } from './events.js';
 export type { HostStdio, ProcessStreams, StdioPaths } from './process.js';
 export type { SizingReport } from './resources.js';
+export type { DebugConsoleRequest } from './debug-console.js';
 
 export interface SandboxOptions extends PodVmSettings {
   /** Every state change, in order, synchronously. */
@@ -92,6 +95,11 @@ export class Sandbox {
 
   agentUrl(): string {
     return this.#vm.agentUrl();
+  }
+
+  /** A shell in the VM through the agent's debug console; refused unless debug_console_enabled. */
+  openDebugConsole(req: DebugConsoleRequest): Promise<Duplex> {
+    return this.#vm.openDebugConsole(req);
   }
 
   /** Mounts the rootfs and volumes into the share, boots the VM (first container) or resizes it, creates the container in the guest. */

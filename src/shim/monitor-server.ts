@@ -1,10 +1,13 @@
 // The per-sandbox management endpoint (Kata's "shim-monitor"): plain HTTP/1.1 on a unix
 // socket under the sandbox's state directory. GET /sizing answers why the VM has the
-// size it has; GET /agent-url where its agent listens.
+// size it has; GET /agent-url where its agent listens; an upgrade on /debug-console
+// relays a shell in the guest.
 import { createServer, type Server } from 'node:http';
 import { chmod, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Duplex } from 'node:stream';
 import { sandboxStateDir } from '../sandbox/state-store.js';
+import { serveUpgrade, type OpenDebugConsole } from './debug-console-endpoint.js';
 
 export const MONITOR_SOCKET = 'shim-monitor.sock';
 
@@ -13,6 +16,8 @@ export const monitorSocketPath = (sandboxId: string, stateRoot?: string): string
 export interface MonitorSource {
   sizingReport(): unknown;
   agentUrl(): string;
+  /** `kata-runtime exec`: a shell in the VM (debug-console-endpoint.ts). */
+  debugConsole?: OpenDebugConsole;
 }
 
 export interface MonitorServer {
@@ -40,6 +45,12 @@ export async function startMonitorServer(path: string, source: MonitorSource): P
       return send(500, 'text/plain', `${(err as Error).message}\n`);
     }
   });
+  // Upgraded connections are no longer HTTP ones: closeAllConnections() leaves them, and close() would wait for them.
+  const upgraded = new Set<Duplex>();
+  server.on('upgrade', (req, socket: Duplex, head: Buffer) => {
+    upgraded.add(socket.once('close', () => upgraded.delete(socket)));
+    serveUpgrade(req, socket, head, source.debugConsole);
+  });
   await rm(path, { force: true });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -51,6 +62,7 @@ export async function startMonitorServer(path: string, source: MonitorSource): P
     close: async () => {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
+      for (const socket of upgraded) socket.destroy();
       await closed;
       await rm(path, { force: true });
     },

@@ -68,7 +68,7 @@ export function createTaskService(ctx: ShimContext, deps: TaskServiceDeps = {}):
 
   async function startMonitor(s: Sandbox): Promise<void> {
     if (monitor || deps.monitor === false) return;
-    monitor = await startMonitorServer(monitorSocketPath(s.id, deps.sandbox?.stateRoot), { sizingReport: () => s.sizingReport(), agentUrl: () => s.agentUrl() }).catch((err: unknown) => {
+    monitor = await startMonitorServer(monitorSocketPath(s.id, deps.sandbox?.stateRoot), { sizingReport: () => s.sizingReport(), agentUrl: () => s.agentUrl(), debugConsole: (r) => s.openDebugConsole(r) }).catch((err: unknown) => {
       ctx.log.warn({ err }, 'management endpoint not started');
       return undefined;
     });

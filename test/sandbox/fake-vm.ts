@@ -262,7 +262,10 @@ export class FakeHypervisor implements Hypervisor {
     agentChannel: 'serial',
   };
   readonly agentUrl = 'fake://agent';
-  readonly consolePath = undefined;
+  /** A file standing in for the guest's console log. */
+  consolePath: string | undefined = undefined;
+  /** A unix socket standing in for QEMU's debug console chardev. */
+  debugConsoleSocket: string | undefined = undefined;
   private readonly exitD = new Deferred<VmExit>();
   readonly exited = this.exitD.promise;
   vcpus: number;
@@ -344,10 +347,15 @@ export class FakeVmFactory {
   /** Makes the next boot wait until released (to hold a boot in progress). */
   gate: Promise<void> | undefined;
   pid: number | undefined;
+  /** Given to each VM booted from now on (see FakeHypervisor). */
+  consolePath: string | undefined;
+  debugConsoleSocket: string | undefined;
 
   readonly boot = async (o: VmBootOptions): Promise<SandboxVm> => {
     if (this.gate) await this.gate;
     const hypervisor = new FakeHypervisor({ vcpus: o.vcpus, memoryMiB: o.memoryMiB }, this.pid);
+    hypervisor.consolePath = this.consolePath;
+    hypervisor.debugConsoleSocket = this.debugConsoleSocket;
     const agent = new FakeAgent();
     this.vms.push({ hypervisor, agent, options: o });
     return { hypervisor, agent, bootMs: 1 };
