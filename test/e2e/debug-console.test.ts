@@ -1,0 +1,50 @@
+// `kata-runtime exec <sandbox>` opens a shell in a running pod's VM (real containerd, shim
+// and QEMU, the guest from build/guest) when debug_console_enabled is set: once with pipes,
+// once on a terminal (util-linux script), both in the same VM.
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCommand } from '../support/run-command.js';
+import { waitUntil } from '../support/wait.js';
+import { GUEST_DIR } from '../vm/vm-config.js';
+import { RUNTIME, startKataEnv, type KataEnv } from './kata-env.js';
+
+const CLI = join(import.meta.dirname, '../../dist/kata-runtime.mjs');
+const SB = `e2e-console-${process.pid}`;
+/** The guest kernel's release, as its module tree is named; the host runs another kernel. */
+const GUEST_KERNEL = readdirSync(join(GUEST_DIR, 'modules/lib/modules'))[0]!;
+
+describe('kata-runtime exec: the debug console of a running pod', () => {
+  let env: KataEnv;
+
+  beforeAll(async () => {
+    env = await startKataEnv({ extra: 'debug_console_enabled = true' });
+    await env.cd.ctrOk(['run', '-d', '--runtime', RUNTIME, env.image, SB, 'sleep', '1000'], { timeoutMs: 120_000 });
+  }, 180_000);
+
+  afterAll(async () => {
+    await env?.stop([SB]);
+  }, 120_000);
+
+  it('runs `uname -r` in the guest with piped input and prints the guest kernel', async () => {
+    expect(GUEST_KERNEL).toMatch(/^\d+\.\d+\./);
+    const r = await runCommand('node', [CLI, 'exec', SB], { input: 'uname -r; exit\n', timeoutMs: 60_000 });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`${GUEST_KERNEL}\r\n`);
+    // The shim logged the session, through containerd's log FIFO.
+    await waitUntil(() => env.cd.logs().includes('"msg":"debug console session closed"'), { what: 'the shim to log the session', timeoutMs: 10_000 });
+    expect(env.cd.logs()).toMatch(/"component":"debug-console".*"msg":"debug console session opened"/);
+  }, 90_000);
+
+  it('on a terminal: raw while it runs, the guest kernel printed, the terminal restored after', async () => {
+    // `stty -a` after exec shows the terminal exec leaves behind: canonical mode and echo again.
+    const r = await runCommand('script', ['-qec', `node ${CLI} exec ${SB}; stty -a`, '/dev/null'], { input: 'uname -r; exit\n', timeoutMs: 60_000 });
+    expect(r.code).toBe(0);
+    // The local terminal, raw, still maps the guest's \r\n (Node keeps ONLCR).
+    expect(r.stdout).toMatch(new RegExp(`\\n${GUEST_KERNEL.replace(/\./g, '\\.')}\\r+\\n`));
+    const settings = r.stdout.slice(r.stdout.lastIndexOf('speed'));
+    expect(settings).toMatch(/(^|\s)icanon(\s|$)/);
+    expect(settings).toMatch(/(^|\s)echo(\s|$)/);
+  }, 90_000);
+});
