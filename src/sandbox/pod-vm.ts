@@ -15,6 +15,7 @@ import { DebugConsoleGate, type DebugConsoleRequest } from './debug-console.js';
 import type { DebugConsoleStream } from '../agent/debug-console.js';
 import { DEFAULT_HEALTH, watchHealth, type HealthOptions } from './health.js';
 import { guestNetworkFor, nicsFor } from './network-plan.js';
+import { watchGuestConsole } from './console-watcher.js';
 import { pollOomEvents } from './oom-poller.js';
 import type { BootSize } from './resources.js';
 import { bootSandboxVm, sharedFsStorage, shmStorage, type SandboxVm, type VmBootOptions } from './sandbox-vm.js';
@@ -157,7 +158,33 @@ export class PodVm implements AgentAccess {
 
   /** Network, VM, agent, guest network, CreateSandbox, then the watchers. The caller stop()s on failure. */
   async boot(spec: Spec, size: BootSize): Promise<void> {
+    const started = Date.now();
+    try {
+      await this.bootSteps(spec, size);
+    } catch (err) {
+      this.opts.log.error({ elapsedMs: Date.now() - started, err: (err as Error).message }, 'sandbox boot failed');
+      throw err;
+    }
+    const vm = this.#vm!;
+    this.opts.log.info(
+      {
+        bootMs: Date.now() - started,
+        vmBootMs: vm.bootMs,
+        ...vm.timing,
+        vcpus: size.vcpus,
+        memoryMiB: size.memoryMiB,
+        agentChannel: vm.hypervisor.capabilities.agentChannel,
+        debugConsole: this.opts.config.agent.debugConsoleEnabled,
+      },
+      'sandbox booted',
+    );
+  }
+
+  private async bootSteps(spec: Spec, size: BootSize): Promise<void> {
     const { config, log } = this.opts;
+    // Kata runtime-rs: [hypervisor.qemu] enable_debug puts the hypervisor's own lines (and the
+    // guest console's) at debug level, whatever the shim's level is.
+    const vmLog = config.hypervisor.enableDebug ? log.child({}, { level: 'debug' }) : log;
     const netns = networkNamespacePath(spec);
     if (netns) this.#network = await setupPodNetwork({ netnsPath: netns, model: config.runtime.internetworkingModel, log });
     const boot = this.opts.boot ?? bootSandboxVm;
@@ -171,8 +198,11 @@ export class PodVm implements AgentAccess {
       memoryMiB: size.memoryMiB,
       ...(size.maxVcpus !== undefined ? { maxVcpus: size.maxVcpus } : {}),
       ...(net?.endpoints.length ? { network: { netns: net.netnsPath, nics: nicsFor(net) } } : {}),
-      log,
+      log: vmLog,
       signal: this.#abort.signal,
+      onStarted: (hypervisor) => {
+        if (config.hypervisor.enableDebug && hypervisor.consolePath) watchGuestConsole(hypervisor.consolePath, vmLog, hypervisor.exited);
+      },
     });
     await this.persist();
     const vm = this.#vm;

@@ -35,6 +35,8 @@ export interface VmBootOptions {
   readonly network?: { readonly netns: string; readonly nics: readonly VmNic[] };
   readonly log: Logger;
   readonly signal?: AbortSignal;
+  /** Called once the hypervisor runs, before the agent answers (the console watcher starts here). */
+  readonly onStarted?: (hypervisor: Hypervisor) => void;
 }
 
 export interface SandboxVm {
@@ -42,6 +44,8 @@ export interface SandboxVm {
   readonly agent: Agent;
   /** Milliseconds from launch to the agent answering, for logs and benchmarks. */
   readonly bootMs: number;
+  /** bootMs in two: the hypervisor becoming controllable, then the guest booting to its agent. */
+  readonly timing?: { readonly hypervisorMs: number; readonly agentMs: number };
 }
 
 export const sharedFsStorage = (): GuestStorage => ({
@@ -103,6 +107,8 @@ export async function bootSandboxVm(o: VmBootOptions): Promise<SandboxVm> {
   });
   const t0 = Date.now();
   await hypervisor.start(o.signal);
+  const started = Date.now();
+  o.onStarted?.(hypervisor);
   // A VM that dies while booting ends the dial at once, with QEMU's reason.
   const dial = new AbortController();
   let died: string | undefined;
@@ -116,7 +122,8 @@ export async function bootSandboxVm(o: VmBootOptions): Promise<SandboxVm> {
       signal: o.signal ? AbortSignal.any([o.signal, dial.signal]) : dial.signal,
       log: o.log,
     });
-    return { hypervisor, agent, bootMs: Date.now() - t0 };
+    const answered = Date.now();
+    return { hypervisor, agent, bootMs: answered - t0, timing: { hypervisorMs: started - t0, agentMs: answered - started } };
   } catch (err) {
     const reason = died; // read before stop(), which makes the VM exit too
     await hypervisor.stop();

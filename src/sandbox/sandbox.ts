@@ -117,7 +117,7 @@ export class Sandbox {
         this.#containers.register({ id: req.id, bundle: req.bundle, spec: req.spec, init: new SandboxProcess(req.id, '', req.id, req.stdio, req.io), execs: new Map() });
         this.#resources.track(req.id, req.spec);
         if (first) await this.#vm.boot(req.spec, this.#resources.bootSize(req.spec, log));
-        await this.#resources.apply(this.#vm.resizable(), log);
+        await this.#resources.apply(this.#vm.resizable(), log, first ? 'sandbox booted' : 'container created');
         const guest = guestSpec(req.spec, { containerId: req.id, mounts: mounts.guestMounts, disableGuestSeccomp: this.opts.config.runtime.disableGuestSeccomp });
         await this.#vm.call('CreateContainer', (a) => a.createContainer({ containerId: req.id, spec: guest.spec, sandboxPidns: guest.sandboxPidns }));
         await this.#vm.persist();
@@ -183,7 +183,7 @@ export class Sandbox {
       checkAllowed(c.init.what, c.init.state, 'update');
       const undo = this.#resources.update(containerId, resources);
       try {
-        await this.#resources.apply(this.#vm.resizable(), this.#log.child({ container: containerId }));
+        await this.#resources.apply(this.#vm.resizable(), this.#log.child({ container: containerId }), 'container updated');
         // Guest CPU numbering differs from the host's: never forward a cpuset.
         const guest: LinuxResources = { ...resources, cpu: resources.cpu ? { ...resources.cpu, cpus: undefined } : undefined };
         await this.#vm.call('UpdateContainer', (a) => a.updateContainer(containerId, guest));
@@ -208,7 +208,7 @@ export class Sandbox {
       if (this.#containers.size === 0) await this.#vm.stop();
       else {
         await this.#vm.persist();
-        if (!this.#vm.failure) await this.#resources.apply(this.#vm.resizable(), log).catch((err: unknown) => log.warn({ err }, 'shrink after delete failed'));
+        if (!this.#vm.failure) await this.#resources.apply(this.#vm.resizable(), log, 'container deleted').catch((err: unknown) => log.warn({ err }, 'shrink after delete failed'));
       }
       return info;
     });

@@ -17,6 +17,7 @@ import { hostCgroupMode, metricsAny, type CgroupMode } from './metrics.js';
 import { monitorSocketPath, startMonitorServer, type MonitorServer } from './monitor-server.js';
 import type { ShimContext, TaskService } from './shim-context.js';
 import { openHostStdio } from './stdio/index.js';
+import { logRefusals } from './refusal-log.js';
 import { publishSandboxEvent } from './task-events.js';
 import { exitTimestamp, goTimestamp } from './timestamps.js';
 import { SHIM_VERSION } from './version.js';
@@ -62,6 +63,12 @@ export function createTaskService(ctx: ShimContext, deps: TaskServiceDeps = {}):
   async function newSandbox(id: string, spec: Spec, options: containerd.task.v2.ICreateTaskRequest['options']): Promise<Sandbox> {
     const log = ctx.log.child({ sandbox: id });
     const config = await (deps.config ?? sandboxConfig)(spec, options, log);
+    // containerd's -debug set the level at start; [runtime] enable_debug raises it once the
+    // configuration is known (children follow the root's level unless they set their own).
+    if (config.runtime.enableDebug && !ctx.log.isLevelEnabled('debug')) {
+      ctx.log.level = 'debug';
+      log.info({ configFile: config.source }, 'log level debug: [runtime] enable_debug');
+    }
     const s: Sandbox = new Sandbox({ ...deps.sandbox, id, config, log, onEvent: (e) => publishSandboxEvent(events, e, s.pid) });
     return s;
   }
@@ -218,7 +225,7 @@ export function createTaskService(ctx: ShimContext, deps: TaskServiceDeps = {}):
   };
 
   return {
-    handlers,
+    handlers: logRefusals(handlers, ctx.log),
     shutdown: new Promise<void>(() => undefined),
     async dispose() {
       await monitor?.close();

@@ -37,6 +37,19 @@ describe('kata-runtime exec: the debug console of a running pod', () => {
     expect(env.cd.logs()).toMatch(/"component":"debug-console".*"msg":"debug console session opened"/);
   }, 90_000);
 
+  it('the shim logged the boot once, with its timing, in containerd\'s log', () => {
+    const booted = env.cd
+      .logs()
+      .split('\n')
+      .flatMap((l) => {
+        const at = l.indexOf('{"level"');
+        return at >= 0 && l.includes('"msg":"sandbox booted"') ? [JSON.parse(l.slice(at)) as Record<string, unknown>] : [];
+      });
+    expect(booted).toHaveLength(1);
+    expect(booted[0]).toMatchObject({ level: 'info', sandbox: SB, debugConsole: true, agentChannel: 'serial' });
+    for (const key of ['bootMs', 'vmBootMs', 'hypervisorMs', 'agentMs']) expect(booted[0]![key]).toEqual(expect.any(Number));
+  });
+
   it('on a terminal: raw while it runs, the guest kernel printed, the terminal restored after', async () => {
     // `stty -a` after exec shows the terminal exec leaves behind: canonical mode and echo again.
     const r = await runCommand('script', ['-qec', `node ${CLI} exec ${SB}; stty -a`, '/dev/null'], { input: 'uname -r; exit\n', timeoutMs: 60_000 });

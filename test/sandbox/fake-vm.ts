@@ -356,9 +356,10 @@ export class FakeVmFactory {
     const hypervisor = new FakeHypervisor({ vcpus: o.vcpus, memoryMiB: o.memoryMiB }, this.pid);
     hypervisor.consolePath = this.consolePath;
     hypervisor.debugConsoleSocket = this.debugConsoleSocket;
+    o.onStarted?.(hypervisor);
     const agent = new FakeAgent();
     this.vms.push({ hypervisor, agent, options: o });
-    return { hypervisor, agent, bootMs: 1 };
+    return { hypervisor, agent, bootMs: 1, timing: { hypervisorMs: 0, agentMs: 1 } };
   };
 
   get last(): { hypervisor: FakeHypervisor; agent: FakeAgent } {
