@@ -18,7 +18,8 @@ describe('kata-runtime exec: the debug console of a running pod', () => {
   let env: KataEnv;
 
   beforeAll(async () => {
-    env = await startKataEnv({ extra: 'debug_console_enabled = true' });
+    // enable_debug in [hypervisor.qemu] too: the shim then logs the guest console (checked below).
+    env = await startKataEnv({ extra: 'debug_console_enabled = true', qemuExtra: 'enable_debug = true' });
     await env.cd.ctrOk(['run', '-d', '--runtime', RUNTIME, env.image, SB, 'sleep', '1000'], { timeoutMs: 120_000 });
   }, 180_000);
 
@@ -48,6 +49,17 @@ describe('kata-runtime exec: the debug console of a running pod', () => {
     expect(booted).toHaveLength(1);
     expect(booted[0]).toMatchObject({ level: 'info', sandbox: SB, debugConsole: true, agentChannel: 'serial' });
     for (const key of ['bootMs', 'vmBootMs', 'hypervisorMs', 'agentMs']) expect(booted[0]![key]).toEqual(expect.any(Number));
+  });
+
+  it('[hypervisor.qemu] enable_debug: the guest console\'s lines are in the shim log, at debug', async () => {
+    const consoleLines = (): Record<string, unknown>[] =>
+      env.cd
+        .logs()
+        .split('\n')
+        .filter((l) => l.includes('"msg":"reading guest console"'))
+        .map((l) => JSON.parse(l.slice(l.indexOf('{"level"'))) as Record<string, unknown>);
+    await waitUntil(() => consoleLines().some((l) => String(l.vmconsole).includes('kata agent started')), { what: 'the agent\'s start line from the console', timeoutMs: 10_000 });
+    expect(consoleLines().every((l) => l.level === 'debug' && l.sandbox === SB)).toBe(true);
   });
 
   it('on a terminal: raw while it runs, the guest kernel printed, the terminal restored after', async () => {
