@@ -7,6 +7,7 @@ import { serveDebugConsole } from '../../src/guest/debug-console.js';
 import type { SerialChannel } from '../../src/guest/serial-channel.js';
 import { createLogger } from '../../src/log/logger.js';
 import { waitUntil } from '../support/wait.js';
+import { processAlive } from '../support/processes.js';
 import { FakePort } from './fake-port.js';
 
 const log = createLogger({ level: 'silent' });
@@ -22,15 +23,6 @@ function session(port: FakePort, nonce: string): { text: string; exited: boolean
     exited: frames.some((f) => f.type === 'exit'),
   };
 }
-
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 describe('guest debug console', () => {
   let channel: SerialChannel | undefined;
@@ -70,9 +62,9 @@ describe('guest debug console', () => {
     port.hostSends(Buffer.concat([open(NONCE_A), Buffer.from('echo pid=$$; sleep 1000\n')]));
     await waitUntil(() => /pid=\d+\r\n/.test(session(port, NONCE_A).text), { what: 'the shell pid', timeoutMs: 10_000 });
     const pid = Number(/pid=(\d+)\r\n/.exec(session(port, NONCE_A).text)![1]);
-    expect(alive(pid)).toBe(true);
+    expect(processAlive(pid)).toBe(true);
     port.hostSends('disconnect');
-    await waitUntil(() => !alive(pid), { what: `shell ${pid} to end`, timeoutMs: 10_000 });
+    await waitUntil(() => !processAlive(pid), { what: `shell ${pid} to end`, timeoutMs: 10_000 });
     expect(session(port, NONCE_A).exited).toBe(false);
 
     port.hostSends(Buffer.concat([open(NONCE_B), Buffer.from('echo second; exit\n')]));

@@ -405,3 +405,21 @@ export class MemoryStdio implements HostStdio {
     this.closed = true;
   }
 }
+
+/** A configuration for a fake VM: the paths are never opened. */
+export const FAKE_QEMU_TOML = `
+[hypervisor.qemu]
+path = "/usr/bin/qemu-system-x86_64"
+kernel = "/nonexistent/vmlinux"
+initrd = "/nonexistent/initrd"
+default_memory = 512
+default_maxvcpus = 4
+`;
+
+/** A container spec the shim accepts (its own namespaces, none of the host's). */
+export const SLEEP_SPEC = {
+  ociVersion: '1.0.2',
+  process: { args: ['sleep', '1000'], cwd: '/', user: { uid: 0, gid: 0 } },
+  root: { path: 'rootfs' },
+  linux: { namespaces: [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }, { type: 'network' }] },
+};

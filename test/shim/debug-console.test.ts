@@ -16,20 +16,13 @@ import type { ShimContext, TaskService } from '../../src/shim/shim-context.js';
 import { createTaskService } from '../../src/shim/task-service.js';
 import { consoleRefusalStatus, consoleRequestFromUrl } from '../../src/shim/debug-console-endpoint.js';
 import { Code } from '../../src/errors/index.js';
-import { FakeVmFactory } from '../sandbox/fake-vm.js';
+import { FAKE_QEMU_TOML, FakeVmFactory, SLEEP_SPEC } from '../sandbox/fake-vm.js';
 import { memoryLogger, type LogLine } from '../support/log-lines.js';
 import { waitUntil } from '../support/wait.js';
 
-const CONFIG = `
-[hypervisor.qemu]
-path = "/usr/bin/qemu-system-x86_64"
-kernel = "/nonexistent/vmlinux"
-initrd = "/nonexistent/initrd"
-default_memory = 512
-default_maxvcpus = 4
-`;
+const CONFIG = FAKE_QEMU_TOML;
 const ENABLED = `${CONFIG}\n[agent.kata]\ndebug_console_enabled = true\n`;
-const SPEC = { ociVersion: '1.0.2', process: { args: ['sleep', '1000'], cwd: '/', user: { uid: 0, gid: 0 } }, root: { path: 'rootfs' }, linux: { namespaces: [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }, { type: 'network' }] } };
+const SPEC = SLEEP_SPEC;
 const SB = 'sb-console';
 
 /** A terminal without a tty: what the user pipes in, and everything printed. */

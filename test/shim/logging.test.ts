@@ -13,20 +13,13 @@ import { ConsoleLines, MAX_CONSOLE_LINE } from '../../src/sandbox/console-watche
 import type { SandboxVm, VmBootOptions } from '../../src/sandbox/sandbox-vm.js';
 import type { ShimContext, TaskService } from '../../src/shim/shim-context.js';
 import { createTaskService } from '../../src/shim/task-service.js';
-import { FakeVmFactory } from '../sandbox/fake-vm.js';
+import { FAKE_QEMU_TOML, FakeVmFactory, SLEEP_SPEC } from '../sandbox/fake-vm.js';
 import { memoryLogger, type LogLine } from '../support/log-lines.js';
 import { waitUntil } from '../support/wait.js';
 
-const QEMU = `
-[hypervisor.qemu]
-path = "/usr/bin/qemu-system-x86_64"
-kernel = "/nonexistent/vmlinux"
-initrd = "/nonexistent/initrd"
-default_memory = 512
-default_maxvcpus = 16
-`;
-const NAMESPACES = [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }, { type: 'network' }];
-const spec = (namespaces = NAMESPACES) => ({ ociVersion: '1.0.2', process: { args: ['sleep', '1000'], cwd: '/', user: { uid: 0, gid: 0 } }, root: { path: 'rootfs' }, linux: { namespaces } });
+const QEMU = FAKE_QEMU_TOML.replace('default_maxvcpus = 4', 'default_maxvcpus = 16');
+const NAMESPACES = SLEEP_SPEC.linux.namespaces;
+const spec = (namespaces = NAMESPACES) => ({ ...SLEEP_SPEC, linux: { namespaces } });
 const SB = 'sb-log';
 
 type Call = (req: object) => Promise<unknown>;
