@@ -7,6 +7,7 @@ export const COMMANDS = {
   env: { aliases: ['kata-env'], flags: ['--json'] as readonly string[], summary: 'show the configuration and host facts (TOML, or JSON with --json)' },
   version: { aliases: [], flags: [] as readonly string[], summary: 'show the version' },
   'sandbox-sizing': { aliases: [], flags: ['--json'] as readonly string[], summary: 'explain why a running sandbox VM has its vCPUs and memory (argument: sandbox id)' },
+  exec: { aliases: [], flags: [] as readonly string[], summary: 'open a shell in a sandbox VM through its debug console (argument: sandbox id; needs debug_console_enabled)' },
   help: { aliases: ['h'], flags: [] as readonly string[], summary: 'show this help' },
 } as const;
 
@@ -21,7 +22,7 @@ export type ParsedArgs =
       readonly configPath: string | undefined;
       readonly logPath: string | undefined;
       readonly flags: ReadonlySet<string>;
-      /** The one argument of commands that take one (sandbox-sizing's sandbox id). */
+      /** The one argument of commands that take one (sandbox-sizing's and exec's sandbox id). */
       readonly argument?: string;
     };
 
@@ -69,7 +70,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     } else if (command === undefined) {
       command = commandNamed(arg);
       if (command === undefined) return usage(`unknown command ${JSON.stringify(arg)}`);
-    } else if (command === 'sandbox-sizing' && argument === undefined) {
+    } else if ((command === 'sandbox-sizing' || command === 'exec') && argument === undefined) {
       argument = arg;
     } else {
       return usage(`unexpected argument ${JSON.stringify(arg)} for command ${command}`);
@@ -77,6 +78,6 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
   }
   // Kata prints the paths and exits before looking at any command.
   if (showPaths) return { kind: 'show-config-paths' };
-  if (command === 'sandbox-sizing' && argument === undefined) return usage('sandbox-sizing needs a sandbox id');
+  if ((command === 'sandbox-sizing' || command === 'exec') && argument === undefined) return usage(`${command} needs a sandbox id`);
   return { kind: 'command', command: command ?? 'help', configPath: values.config, logPath: values.log, flags, ...(argument ? { argument } : {}) };
 }

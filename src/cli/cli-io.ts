@@ -1,5 +1,6 @@
 // Everything the CLI touches outside itself, so main() runs in tests without a process.
 import { DEFAULT_CONFIG_PATHS } from '../config/index.js';
+import type { TerminalIo } from './exec.js';
 import type { HostProbes } from './host-probes.js';
 import { realHostProbes } from './real-probes.js';
 
@@ -15,6 +16,8 @@ export interface CliIo {
   readonly runtimePath: string;
   /** Where sandboxes' management sockets live (/run/vc/sbs unless a test points elsewhere). */
   readonly sandboxStateRoot?: string;
+  /** stdin/stdout as streams, for `exec`. */
+  readonly terminal?: TerminalIo;
 }
 
 export function processCliIo(): CliIo {
@@ -25,5 +28,6 @@ export function processCliIo(): CliIo {
     probes: realHostProbes,
     defaultConfigPaths: DEFAULT_CONFIG_PATHS,
     runtimePath: process.argv[1] ?? process.execPath,
+    terminal: { stdin: process.stdin, stdout: process.stdout, term: process.env.TERM },
   };
 }

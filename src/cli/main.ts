@@ -2,7 +2,8 @@
 // needs one, run the command. Returns the exit code: 0 success, 1 failure, 2 usage error.
 import { loadConfig, type KataConfig } from '../config/index.js';
 import { createLogger, type Logger } from '../log/logger.js';
-import { toRuntimeError } from '../errors/index.js';
+import { Code, RuntimeError, toRuntimeError } from '../errors/index.js';
+import { execDebugConsole } from './exec.js';
 import { parseArgs } from './args.js';
 import { sandboxSizing } from './sandbox-sizing.js';
 import type { CliIo } from './cli-io.js';
@@ -32,6 +33,16 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   if (args.command === 'sandbox-sizing') {
     try {
       await sandboxSizing(args.argument!, args.flags.has('--json'), io.stdout, io.sandboxStateRoot);
+      return 0;
+    } catch (err) {
+      io.stderr(`kata-runtime: ${toRuntimeError(err).message}\n`);
+      return 1;
+    }
+  }
+  if (args.command === 'exec') {
+    try {
+      if (!io.terminal) throw new RuntimeError(Code.FAILED_PRECONDITION, 'exec needs a terminal or pipes on stdin and stdout');
+      await execDebugConsole(args.argument!, io.terminal, io.sandboxStateRoot);
       return 0;
     } catch (err) {
       io.stderr(`kata-runtime: ${toRuntimeError(err).message}\n`);

@@ -1,6 +1,7 @@
 // Command line of the guest agent. Pure. Without arguments it is the agent of a VM:
 // it finds its channel itself and takes its log level from the kernel command line
 // (agent.log=debug), as Kata's agent does.
+import { DEBUG_CONSOLE_KERNEL_PARAM } from '../agent/debug-console-protocol.js';
 import { invalidArgument } from '../errors/index.js';
 
 export type ListenAddress =
@@ -26,6 +27,8 @@ export interface AgentArgs {
   sandboxDir: string;
   /** Test mode: a network namespace for the network RPCs and the containers. */
   netns: string | undefined;
+  /** Serve the debug console (agent.debug_console on the kernel command line, in a VM only). */
+  debugConsole: boolean;
 }
 
 export const USAGE = `usage: kata-agent [options]
@@ -68,6 +71,7 @@ export function parseArgs(argv: readonly string[]): AgentArgs {
     telnetd: ['busybox', 'telnetd'],
     sandboxDir: '/run/kata-containers/sandbox',
     netns: undefined,
+    debugConsole: false,
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
@@ -132,4 +136,9 @@ export function logLevelFromCmdline(cmdline: string): string | undefined {
   const m = /(?:^|\s)agent\.log=(\S+)/.exec(cmdline);
   const level = m?.[1];
   return level && LEVELS.has(level) ? level : undefined;
+}
+
+/** Kata's agent.debug_console: a word of its own (agent.debug_console_vport=N is another parameter). */
+export function debugConsoleRequested(cmdline: string): boolean {
+  return cmdline.split(/\s+/).includes(DEBUG_CONSOLE_KERNEL_PARAM);
 }

@@ -7,7 +7,8 @@ import { TtrpcServer } from '../ttrpc/index.js';
 import { grpc_AgentService, grpc_Health } from '../gen/services.js';
 import { GuestAgent } from './agent.js';
 import { agentHandlers, healthHandlers } from './agent-service.js';
-import { USAGE, logLevelFromCmdline, parseArgs, type AgentArgs } from './args.js';
+import { USAGE, debugConsoleRequested, logLevelFromCmdline, parseArgs, type AgentArgs } from './args.js';
+import { startDebugConsole } from './debug-console.js';
 import { busyboxRunner } from './network.js';
 import { hasBlockingReader } from './serial-channel.js';
 import { listen, type Listener } from './transport.js';
@@ -41,6 +42,9 @@ export async function startAgent(args: AgentArgs, log: Logger): Promise<RunningA
   server.register(grpc_Health, healthHandlers());
   const listener = await listen(args.listen, server, log);
   log.info({ version: AGENT_VERSION, listen: listener.description, stateDir: args.stateDir }, 'kata agent started');
+  const debugConsole = args.debugConsole
+    ? await startDebugConsole({ telnetd: args.telnetd, shell: '/bin/sh', log: log.child({ component: 'debug-console' }) })
+    : undefined;
   let stopping: Promise<void> | undefined;
   return {
     agent,
@@ -50,6 +54,7 @@ export async function startAgent(args: AgentArgs, log: Logger): Promise<RunningA
         // A unix listener's close completes only once its connections are gone, which
         // server.close() brings about: start it first, await it last.
         const listenerClosed = listener.close();
+        await debugConsole?.close();
         await agent.destroySandbox('agent stopping');
         await server.close();
         await listenerClosed;
@@ -74,6 +79,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   const inVm = args.listen.kind !== 'unix';
   const cmdline = inVm ? readText('/proc/cmdline') : '';
   const level = args.logLevel ?? logLevelFromCmdline(cmdline) ?? 'info';
+  args.debugConsole ||= inVm && debugConsoleRequested(cmdline);
   const log = createLogger({ level: level as 'info', base: { name: 'kata-agent' } });
   if (inVm) {
     // Node's default handler would exit through process.exit(), which can hang (exitProcess).

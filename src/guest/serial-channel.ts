@@ -44,12 +44,23 @@ export interface PortIo {
   close(): Promise<void>;
 }
 
+/**
+ * Writes go one after the other, across sessions too: a write blocked while no host was
+ * connected completes when the next one connects, and must not interleave with what the
+ * new session writes (the debug console's ready line tells its output from such leftovers).
+ */
 export function fileHandlePort(fh: FileHandle): PortIo {
+  let last: Promise<void> = Promise.resolve();
+  const writeAll = async (data: Buffer): Promise<void> => {
+    let off = 0;
+    while (off < data.length) off += (await fh.write(data, off, data.length - off, null)).bytesWritten;
+  };
   return {
     read: async (buf) => (await fh.read(buf, 0, buf.length, null)).bytesRead,
-    write: async (data) => {
-      let off = 0;
-      while (off < data.length) off += (await fh.write(data, off, data.length - off, null)).bytesWritten;
+    write: (data) => {
+      const done = last.then(() => writeAll(data));
+      last = done.catch(() => undefined);
+      return done;
     },
     close: () => fh.close(),
   };

@@ -58,6 +58,8 @@ export interface Hypervisor {
   cpuTimeMs(): number | undefined;
   /** Where the guest's console (kernel and agent messages) is written, for diagnostics. */
   readonly consolePath: string | undefined;
+  /** The unix socket that reaches the guest's debug console port; undefined when the VM has none. */
+  readonly debugConsoleSocket?: string;
   /** Where the agent listens, e.g. `serial:///run/vc/vm/<id>/kata.sock`. */
   readonly agentUrl: string;
   /** Settles when the VM has gone, whoever stopped it. */

@@ -11,8 +11,11 @@ import { setupPodNetwork, teardownPodNetwork, type PodNetwork } from '../network
 import type { Spec } from '../oci/runtime-spec.js';
 import type { AgentAccess } from './containers.js';
 import { withDeadline } from '../async/deadline.js';
+import { DebugConsoleGate, type DebugConsoleRequest } from './debug-console.js';
+import type { DebugConsoleStream } from '../agent/debug-console.js';
 import { DEFAULT_HEALTH, watchHealth, type HealthOptions } from './health.js';
 import { guestNetworkFor, nicsFor } from './network-plan.js';
+import { watchGuestConsole } from './console-watcher.js';
 import { pollOomEvents } from './oom-poller.js';
 import type { BootSize } from './resources.js';
 import { bootSandboxVm, sharedFsStorage, shmStorage, type SandboxVm, type VmBootOptions } from './sandbox-vm.js';
@@ -78,10 +81,12 @@ export class PodVm implements AgentAccess {
   #failure: string | undefined;
   #stopping: Promise<void> | undefined;
   readonly #abort = new AbortController();
+  readonly #console: DebugConsoleGate;
 
   constructor(private readonly opts: PodVmOptions) {
     this.dirs = sharedDirs(opts.id, opts.sharedRoot);
     this.#runDir = join(opts.vmRoot ?? '/run/vc/vm', opts.id);
+    this.#console = new DebugConsoleGate({ sandboxId: opts.id, config: opts.config, log: opts.log });
   }
 
   get booted(): boolean {
@@ -105,6 +110,17 @@ export class PodVm implements AgentAccess {
   /** The VM's host processes (QEMU first, then its helpers); empty when no VM runs. */
   pids(): readonly number[] {
     return this.#vm?.hypervisor.pids() ?? [];
+  }
+
+  /** A shell in the guest (`kata-runtime exec`); refused unless debug_console_enabled. */
+  openDebugConsole(req: DebugConsoleRequest): Promise<DebugConsoleStream> {
+    const socket = this.#vm?.hypervisor.debugConsoleSocket;
+    const vm = this.#failure
+      ? new RuntimeError(Code.UNAVAILABLE, `sandbox ${this.opts.id}: ${this.#failure}`)
+      : !this.#vm || this.#stopping || !socket
+        ? failedPrecondition(`sandbox ${this.opts.id}: the VM is not running`)
+        : socket;
+    return this.#console.open(vm, req);
   }
 
   resources(): VmResources | null {
@@ -149,7 +165,33 @@ export class PodVm implements AgentAccess {
 
   /** Network, VM, agent, guest network, CreateSandbox, then the watchers. The caller stop()s on failure. */
   async boot(spec: Spec, size: BootSize): Promise<void> {
+    const started = Date.now();
+    try {
+      await this.bootSteps(spec, size);
+    } catch (err) {
+      this.opts.log.error({ elapsedMs: Date.now() - started, err: (err as Error).message }, 'sandbox boot failed');
+      throw err;
+    }
+    const vm = this.#vm!;
+    this.opts.log.info(
+      {
+        bootMs: Date.now() - started,
+        vmBootMs: vm.bootMs,
+        ...vm.timing,
+        vcpus: size.vcpus,
+        memoryMiB: size.memoryMiB,
+        agentChannel: vm.hypervisor.capabilities.agentChannel,
+        debugConsole: this.opts.config.agent.debugConsoleEnabled,
+      },
+      'sandbox booted',
+    );
+  }
+
+  private async bootSteps(spec: Spec, size: BootSize): Promise<void> {
     const { config, log } = this.opts;
+    // Kata runtime-rs: [hypervisor.qemu] enable_debug puts the hypervisor's own lines (and the
+    // guest console's) at debug level, whatever the shim's level is.
+    const vmLog = config.hypervisor.enableDebug ? log.child({}, { level: 'debug' }) : log;
     const netns = networkNamespacePath(spec);
     if (netns) this.#network = await setupPodNetwork({ netnsPath: netns, model: config.runtime.internetworkingModel, log });
     const boot = this.opts.boot ?? bootSandboxVm;
@@ -163,9 +205,12 @@ export class PodVm implements AgentAccess {
       memoryMiB: size.memoryMiB,
       ...(size.maxVcpus !== undefined ? { maxVcpus: size.maxVcpus } : {}),
       ...(net?.endpoints.length ? { network: { netns: net.netnsPath, nics: nicsFor(net) } } : {}),
-      log,
+      log: vmLog,
       signal: this.#abort.signal,
       ...(this.opts.onAgentRpc ? { onAgentRpc: this.opts.onAgentRpc } : {}),
+      onStarted: (hypervisor) => {
+        if (config.hypervisor.enableDebug && hypervisor.consolePath) watchGuestConsole(hypervisor.consolePath, vmLog, hypervisor.exited);
+      },
     });
     await this.persist();
     const vm = this.#vm;
@@ -204,6 +249,7 @@ export class PodVm implements AgentAccess {
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
       this.#abort.abort();
+      this.#console.close();
       const vm = this.#vm;
       vm?.agent.close();
       await vm?.hypervisor.stop();

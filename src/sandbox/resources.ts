@@ -4,7 +4,7 @@
 import type { KataConfig } from '../config/index.js';
 import type { Logger } from '../log/logger.js';
 import type { LinuxResources, Spec } from '../oci/runtime-spec.js';
-import { applyResourceUpdate, computeSizing, resourcesFromSpec, type ContainerResources, type Sizing, type SizingConfig } from './sizing.js';
+import { applyResourceUpdate, computeSizing, cpuReason, memoryReason, resourcesFromSpec, type ContainerResources, type Sizing, type SizingConfig } from './sizing.js';
 import { staticSizing, type StaticSizing } from './static-sizing.js';
 import { resizeVm, type ResizeOutcome, type ResizableVm } from './vm-resize.js';
 
@@ -73,11 +73,12 @@ export class Resources {
   }
 
   /** Brings a running VM to the containers' size; a static sandbox never changes. */
-  async apply(vm: ResizableVm, log: Logger): Promise<void> {
+  async apply(vm: ResizableVm, log: Logger, trigger: string): Promise<void> {
     if (this.#fixed) return;
     const sizing = this.compute();
-    log.info({ vcpus: sizing.vcpus, memoryMiB: sizing.memoryMiB, cpu: sizing.cpu, memory: sizing.memory }, 'sandbox sizing');
-    this.#lastResize = await resizeVm(vm, sizing, log);
+    log.debug({ vcpus: sizing.vcpus, memoryMiB: sizing.memoryMiB, cpu: sizing.cpu, memory: sizing.memory }, 'sandbox sizing');
+    const why = { trigger, vcpus: cpuReason(sizing.cpu), memory: memoryReason(sizing.memory) };
+    this.#lastResize = await resizeVm(vm, { vcpus: sizing.vcpus, memoryMiB: sizing.memoryMiB, why }, log);
   }
 
   report(sandboxId: string, current: { vcpus: number; memoryMiB: number } | null): SizingReport {

@@ -4,6 +4,8 @@
 // everything started so far is stopped again, so a failed boot leaves nothing behind.
 import type { Agent, AgentRpcObserver, GuestStorage } from '../agent/agent.js';
 import { AgentClient } from '../agent/agent-client.js';
+import { DEBUG_CONSOLE_PORT } from '../agent/debug-console-protocol.js';
+import { agentKernelParams } from '../agent/kernel-params.js';
 import { loadVsockBinding } from '../agent/transport/native-vsock.js';
 import { probeKvm, resolveAccel, type KataConfig } from '../config/index.js';
 import type { Hypervisor, VmNic } from '../hypervisor/hypervisor.js';
@@ -35,6 +37,8 @@ export interface VmBootOptions {
   readonly signal?: AbortSignal;
   /** Told the duration of every agent RPC (the shim's metrics). */
   readonly onAgentRpc?: AgentRpcObserver;
+  /** Called once the hypervisor runs, before the agent answers (the console watcher starts here). */
+  readonly onStarted?: (hypervisor: Hypervisor) => void;
 }
 
 export interface SandboxVm {
@@ -42,6 +46,8 @@ export interface SandboxVm {
   readonly agent: Agent;
   /** Milliseconds from launch to the agent answering, for logs and benchmarks. */
   readonly bootMs: number;
+  /** bootMs in two: the hypervisor becoming controllable, then the guest booting to its agent. */
+  readonly timing?: { readonly hypervisorMs: number; readonly agentMs: number };
 }
 
 export const sharedFsStorage = (): GuestStorage => ({
@@ -80,7 +86,9 @@ export async function bootSandboxVm(o: VmBootOptions): Promise<SandboxVm> {
     maxVcpus: Math.max(o.maxVcpus ?? h.defaultMaxVcpus, o.vcpus),
     memoryMiB: o.memoryMiB,
     maxMemoryMiB: h.defaultMaxMemoryMiB,
-    debug: h.enableDebug || o.config.agent.enableDebug,
+    debug: h.enableDebug,
+    agentKernelParams: agentKernelParams({ debug: o.config.agent.enableDebug, debugConsole: o.config.agent.debugConsoleEnabled }),
+    ...(o.config.agent.debugConsoleEnabled ? { debugConsolePort: DEBUG_CONSOLE_PORT } : {}),
     tscKhz: hostTscKhz(),
     ...(channel.kind === 'vsock' ? { vsockCid: channel.cid, vhostFd: channel.vhostFd } : {}),
     network: o.network,
@@ -101,6 +109,8 @@ export async function bootSandboxVm(o: VmBootOptions): Promise<SandboxVm> {
   });
   const t0 = Date.now();
   await hypervisor.start(o.signal);
+  const started = Date.now();
+  o.onStarted?.(hypervisor);
   // A VM that dies while booting ends the dial at once, with QEMU's reason.
   const dial = new AbortController();
   let died: string | undefined;
@@ -115,7 +125,8 @@ export async function bootSandboxVm(o: VmBootOptions): Promise<SandboxVm> {
       log: o.log,
       onRpc: o.onAgentRpc,
     });
-    return { hypervisor, agent, bootMs: Date.now() - t0 };
+    const answered = Date.now();
+    return { hypervisor, agent, bootMs: answered - t0, timing: { hypervisorMs: started - t0, agentMs: answered - started } };
   } catch (err) {
     const reason = died; // read before stop(), which makes the VM exit too
     await hypervisor.stop();

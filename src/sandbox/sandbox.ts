@@ -19,10 +19,13 @@ import { Resources, type SizingReport } from './resources.js';
 import { mountContainerRootfs, releaseContainerShare, type RootfsMount } from './shared-fs.js';
 import type { Sizing } from './sizing.js';
 import { join } from 'node:path';
+import type { Duplex } from 'node:stream';
+import type { DebugConsoleRequest } from './debug-console.js';
 
 export type { ExitInfo, SandboxEvent, SandboxEventSink } from './events.js';
 export type { HostStdio, ProcessStreams, StdioPaths } from './process.js';
 export type { SizingReport } from './resources.js';
+export type { DebugConsoleRequest } from './debug-console.js';
 
 export interface SandboxOptions extends PodVmSettings {
   /** Every state change, in order, synchronously. */
@@ -126,6 +129,11 @@ export class Sandbox {
     return { cpuNs, memoryBytes };
   }
 
+  /** A shell in the VM through the agent's debug console; refused unless debug_console_enabled. */
+  openDebugConsole(req: DebugConsoleRequest): Promise<Duplex> {
+    return this.#vm.openDebugConsole(req);
+  }
+
   /** Mounts the rootfs and volumes into the share, boots the VM (first container) or resizes it, creates the container in the guest. */
   createContainer(req: CreateRequest): Promise<void> {
     return this.#mutex.run(async () => {
@@ -141,7 +149,7 @@ export class Sandbox {
         this.#containers.register({ id: req.id, bundle: req.bundle, spec: req.spec, init: new SandboxProcess(req.id, '', req.id, req.stdio, req.io), execs: new Map() });
         this.#resources.track(req.id, req.spec);
         if (first) await this.#vm.boot(req.spec, this.#resources.bootSize(req.spec, log));
-        await this.#resources.apply(this.#vm.resizable(), log);
+        await this.#resources.apply(this.#vm.resizable(), log, first ? 'sandbox booted' : 'container created');
         const guest = guestSpec(req.spec, { containerId: req.id, mounts: mounts.guestMounts, disableGuestSeccomp: this.opts.config.runtime.disableGuestSeccomp });
         await this.#vm.call('CreateContainer', (a) => a.createContainer({ containerId: req.id, spec: guest.spec, sandboxPidns: guest.sandboxPidns }));
         await this.#vm.persist();
@@ -207,7 +215,7 @@ export class Sandbox {
       checkAllowed(c.init.what, c.init.state, 'update');
       const undo = this.#resources.update(containerId, resources);
       try {
-        await this.#resources.apply(this.#vm.resizable(), this.#log.child({ container: containerId }));
+        await this.#resources.apply(this.#vm.resizable(), this.#log.child({ container: containerId }), 'container updated');
         // Guest CPU numbering differs from the host's: never forward a cpuset.
         const guest: LinuxResources = { ...resources, cpu: resources.cpu ? { ...resources.cpu, cpus: undefined } : undefined };
         await this.#vm.call('UpdateContainer', (a) => a.updateContainer(containerId, guest));
@@ -232,7 +240,7 @@ export class Sandbox {
       if (this.#containers.size === 0) await this.#vm.stop();
       else {
         await this.#vm.persist();
-        if (!this.#vm.failure) await this.#resources.apply(this.#vm.resizable(), log).catch((err: unknown) => log.warn({ err }, 'shrink after delete failed'));
+        if (!this.#vm.failure) await this.#resources.apply(this.#vm.resizable(), log, 'container deleted').catch((err: unknown) => log.warn({ err }, 'shrink after delete failed'));
       }
       return info;
     });

@@ -100,6 +100,21 @@ export function computeSizing(cfg: SizingConfig, containers: readonly ContainerS
   };
 }
 
+const n = (x: number): string => String(Math.round(x * 1000) / 1000);
+
+/** Why the VM wants this many vCPUs, in one phrase for the log. Pure. */
+export function cpuReason(c: CpuExplanation): string {
+  return `ceil(default_vcpus ${n(c.defaultVcpus)} + containers ${n(c.containersTotal)}) = ${c.requested}${c.cap ? `, capped by ${c.cap}` : ''}`;
+}
+
+/** Why the VM wants this much memory, in one phrase for the log. Pure. */
+export function memoryReason(m: MemoryExplanation): string {
+  return (
+    `default_memory ${m.defaultMiB} MiB + containers ${n(m.containersTotalMiB)} MiB in ${m.blockMiB} MiB blocks = ${m.requestedMiB} MiB` +
+    (m.cap ? `, capped by ${m.cap}` : '')
+  );
+}
+
 export function resourcesFromSpec(r: LinuxResources | undefined): ContainerResources {
   const huge = (r?.hugepageLimits ?? []).reduce((s, h) => s + Math.max(0, h.limit), 0);
   return stripUndefined({

@@ -16,11 +16,19 @@ export interface ResizableVm {
   readonly agent: Agent;
 }
 
-export async function resizeVm(
-  vm: ResizableVm,
-  target: { readonly vcpus: number; readonly memoryMiB: number },
-  log: Logger,
-): Promise<ResizeOutcome> {
+/** The size wanted, and why (for the log line of each hotplug). */
+export interface ResizeTarget {
+  readonly vcpus: number;
+  readonly memoryMiB: number;
+  readonly why?: {
+    /** What asked for it, e.g. "container created". */
+    readonly trigger: string;
+    readonly vcpus: string;
+    readonly memory: string;
+  };
+}
+
+export async function resizeVm(vm: ResizableVm, target: ResizeTarget, log: Logger): Promise<ResizeOutcome> {
   const { hypervisor, agent } = vm;
   const before = hypervisor.resources();
   // Memory first: QEMU 7.2 must never see a DIMM change after a CPU unplug.
@@ -35,9 +43,20 @@ export async function resizeVm(
     vcpus = await hypervisor.resizeVcpus(target.vcpus);
     if (vcpus.current > before.vcpus) await agent.onlineCpuMem({ nbCpus: vcpus.current, cpuOnly: true });
   }
-  for (const [what, r, want] of [['vcpus', vcpus, target.vcpus], ['memory MiB', memoryMiB, target.memoryMiB]] as const) {
-    if (r.current !== want) log.warn({ target: want, current: r.current, limitedBy: r.limitedBy }, `sandbox ${what} capped`);
-  }
-  log.info({ from: before, to: { vcpus: vcpus.current, memoryMiB: memoryMiB.current } }, 'sandbox resized');
+  logHotplug(log, 'memory', before.memoryMiB, memoryMiB, target.memoryMiB, target.why?.memory, target.why?.trigger);
+  logHotplug(log, 'vcpus', before.vcpus, vcpus, target.vcpus, target.why?.vcpus, target.why?.trigger);
   return { vcpus, memoryMiB };
+}
+
+/**
+ * One line per resource that changed or fell short, none when it already had its size. A VM
+ * smaller than its containers need is a warning; one that cannot shrink (memory is never
+ * hot-removed) is not.
+ */
+function logHotplug(log: Logger, resource: 'vcpus' | 'memory', from: number, r: ResizeResult, target: number, reason?: string, trigger?: string): void {
+  if (r.current === from && r.current === target) return;
+  const what = r.current > from ? 'hotplugged' : r.current < from ? 'hot-unplugged' : 'not resized';
+  const fields = { resource, from, to: r.current, target, ...(trigger ? { trigger } : {}), ...(reason ? { reason } : {}), ...(r.limitedBy ? { limitedBy: r.limitedBy } : {}) };
+  if (r.current < target) log.warn(fields, `${resource} ${what}`);
+  else log.info(fields, `${resource} ${what}`);
 }

@@ -2,13 +2,15 @@
 // socket under the sandbox's state directory. GET /metrics is Prometheus text (the shim,
 // the hypervisor and the guest); /sandbox-metadata says which pod this is (for
 // kata-monitor's labels); /sizing why the VM has the size it has; /agent-url where its
-// agent listens.
+// agent listens; an upgrade on /debug-console relays a shell in the guest.
 import { createServer, type Server } from 'node:http';
 import { chmod, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Duplex } from 'node:stream';
 import { PROM_TEXT_CONTENT_TYPE } from '../metrics/prom-text.js';
 import type { SandboxMetadata } from '../metrics/pod-labels.js';
 import { sandboxStateDir } from '../sandbox/state-store.js';
+import { serveUpgrade, type OpenDebugConsole } from './debug-console-endpoint.js';
 
 export const MONITOR_SOCKET = 'shim-monitor.sock';
 
@@ -19,6 +21,8 @@ export interface MonitorSource {
   agentUrl(): string;
   metrics(): Promise<string>;
   metadata(): SandboxMetadata;
+  /** `kata-runtime exec`: a shell in the VM (debug-console-endpoint.ts). */
+  debugConsole?: OpenDebugConsole;
 }
 
 export interface MonitorServer {
@@ -54,6 +58,12 @@ export async function startMonitorServer(path: string, source: MonitorSource): P
       return fail(err);
     }
   });
+  // Upgraded connections are no longer HTTP ones: closeAllConnections() leaves them, and close() would wait for them.
+  const upgraded = new Set<Duplex>();
+  server.on('upgrade', (req, socket: Duplex, head: Buffer) => {
+    upgraded.add(socket.once('close', () => upgraded.delete(socket)));
+    serveUpgrade(req, socket, head, source.debugConsole);
+  });
   await rm(path, { force: true });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -65,6 +75,7 @@ export async function startMonitorServer(path: string, source: MonitorSource): P
     close: async () => {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
+      for (const socket of upgraded) socket.destroy();
       await closed;
       await rm(path, { force: true });
     },

@@ -16,9 +16,10 @@ import { criPodMetadata, type SandboxMetadata } from '../metrics/pod-labels.js';
 import { ShimMetrics, type ShimMetricsOptions } from '../metrics/shim-metrics.js';
 import { EventPublisher } from './events/index.js';
 import { hostCgroupMode, metricsAny, type CgroupMode } from './metrics.js';
-import { monitorSocketPath, startMonitorServer, type MonitorServer } from './monitor-server.js';
+import { monitorSocketPath, startMonitorServer, type MonitorServer, type MonitorSource } from './monitor-server.js';
 import type { ShimContext, TaskService } from './shim-context.js';
 import { openHostStdio } from './stdio/index.js';
+import { logRefusals } from './refusal-log.js';
 import { publishSandboxEvent } from './task-events.js';
 import { exitTimestamp, goTimestamp } from './timestamps.js';
 import { SHIM_VERSION } from './version.js';
@@ -67,6 +68,12 @@ export function createTaskService(ctx: ShimContext, deps: TaskServiceDeps = {}):
   async function newSandbox(id: string, spec: Spec, options: containerd.task.v2.ICreateTaskRequest['options']): Promise<Sandbox> {
     const log = ctx.log.child({ sandbox: id });
     const config = await (deps.config ?? sandboxConfig)(spec, options, log);
+    // containerd's -debug set the level at start; [runtime] enable_debug raises it once the
+    // configuration is known (children follow the root's level unless they set their own).
+    if (config.runtime.enableDebug && !ctx.log.isLevelEnabled('debug')) {
+      ctx.log.level = 'debug';
+      log.info({ configFile: config.source }, 'log level debug: [runtime] enable_debug');
+    }
     const s: Sandbox = new Sandbox({ ...deps.sandbox, id, config, log, onEvent: (e) => publishSandboxEvent(events, e, s.pid), onAgentRpc: metrics.observeAgentRpc });
     const cri = criPodMetadata(spec.annotations);
     metadata = { sandboxId: id, ...(cri ? { cri } : {}) };
@@ -76,7 +83,7 @@ export function createTaskService(ctx: ShimContext, deps: TaskServiceDeps = {}):
   async function startMonitor(s: Sandbox): Promise<void> {
     if (monitor || deps.monitor === false) return;
     const meta = metadata ?? { sandboxId: s.id };
-    const source = { sizingReport: () => s.sizingReport(), agentUrl: () => s.agentUrl(), metrics: () => metrics.render(s), metadata: () => meta };
+    const source: MonitorSource = { sizingReport: () => s.sizingReport(), agentUrl: () => s.agentUrl(), metrics: () => metrics.render(s), metadata: () => meta, debugConsole: (r) => s.openDebugConsole(r) };
     monitor = await startMonitorServer(monitorSocketPath(s.id, deps.sandbox?.stateRoot), source).catch((err: unknown) => {
       ctx.log.warn({ err }, 'management endpoint not started');
       return undefined;
@@ -227,7 +234,7 @@ export function createTaskService(ctx: ShimContext, deps: TaskServiceDeps = {}):
   };
 
   return {
-    handlers: timedHandlers(handlers, metrics),
+    handlers: timedHandlers(logRefusals(handlers, ctx.log), metrics),
     shutdown: new Promise<void>(() => undefined),
     async dispose() {
       await monitor?.close();

@@ -19,6 +19,11 @@ describe('parseArgs', () => {
     expect(parseArgs(['--kata-show-default-config-paths', 'check'])).toEqual({ kind: 'show-config-paths' });
   });
 
+  it('takes exec\'s sandbox id, and asks for one', () => {
+    expect(parseArgs(['exec', 'sb1'])).toMatchObject({ kind: 'command', command: 'exec', argument: 'sb1' });
+    expect(parseArgs(['exec'])).toEqual({ kind: 'usage-error', message: 'exec needs a sandbox id' });
+  });
+
   it('names what it does not understand', () => {
     expect(parseArgs(['--json', 'env'])).toEqual({ kind: 'usage-error', message: 'unknown option --json' });
     expect(parseArgs(['check', '-v'])).toEqual({ kind: 'usage-error', message: 'unknown option -v for command check' });

@@ -8,16 +8,9 @@ import { QmpClient } from '../../src/hypervisor/qemu/qmp-client.js';
 import type { ObservedEvent } from '../support/containerd-events.js';
 import { eventually, startKataEnv, RUNTIME, type KataEnv } from './kata-env.js';
 import { leftovers, NOTHING_LEFT, qemuPids } from './leftovers.js';
+import { processAlive } from '../support/processes.js';
 
 const pidsOf = (lines: string[]): number[] => lines.map((l) => Number(l.trim().split(/\s+/)[0]));
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 /** The container id a task event is about. */
 function containerOf(e: ObservedEvent): string | undefined {
@@ -94,7 +87,7 @@ describe('faults through containerd', () => {
     const del = await env.cd.ctr(['task', 'delete', '--force', id], { timeoutMs: 5_000 });
     expect(del.timedOut).toBe(false);
     expect(del.code).toBe(0);
-    expect(alive(qemu!)).toBe(false);
+    expect(processAlive(qemu!)).toBe(false);
     await env.cd.ctrOk(['container', 'delete', id]);
     expect(await eventually(() => JSON.stringify(leftovers(id, env.cd.address)) === JSON.stringify(NOTHING_LEFT), 15_000)).toBe(true);
   }, 180_000);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { logLevelFromCmdline, parseArgs, parseListen } from '../../src/guest/args.js';
+import { debugConsoleRequested, logLevelFromCmdline, parseArgs, parseListen } from '../../src/guest/args.js';
 
 describe('guest agent command line', () => {
   it('defaults to the VM setup', () => {
@@ -32,6 +32,13 @@ describe('guest agent command line', () => {
     expect(() => parseArgs(['--cgroup-parent', '/'])).toThrow(/--cgroup-parent/);
     expect(parseArgs(['--netns', '/run/netns/t', '--sandbox-dir=/tmp/sb'])).toMatchObject({ netns: '/run/netns/t', sandboxDir: '/tmp/sb' });
     expect(() => parseArgs(['--netns', 'rel'])).toThrow(/--netns rel: expected an absolute path/);
+  });
+
+  it('serves the debug console only for the word agent.debug_console on the kernel command line', () => {
+    expect(debugConsoleRequested('console=ttyS0 agent.debug_console quiet')).toBe(true);
+    expect(debugConsoleRequested('agent.debug_console_vport=1026 quiet')).toBe(false);
+    expect(debugConsoleRequested('console=ttyS0 quiet')).toBe(false);
+    expect(parseArgs([]).debugConsole).toBe(false);
   });
 
   it('reads agent.log from the kernel command line', () => {

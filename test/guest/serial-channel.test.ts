@@ -5,43 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { findVirtioPort, servePort, type PortIo } from '../../src/guest/serial-channel.js';
+import { findVirtioPort, servePort } from '../../src/guest/serial-channel.js';
+import { FakePort } from './fake-port.js';
 import { createLogger } from '../../src/log/logger.js';
-
-class FakePort implements PortIo {
-  readonly written: Buffer[] = [];
-  #incoming: (Buffer | 'disconnect')[] = [];
-  #wake: (() => void) | undefined;
-  connected = false;
-
-  hostSends(data: string | 'disconnect'): void {
-    this.#incoming.push(data === 'disconnect' ? data : Buffer.from(data));
-    this.#wake?.();
-  }
-
-  async read(buf: Buffer): Promise<number> {
-    for (;;) {
-      const next = this.#incoming.shift();
-      if (next === 'disconnect') this.connected = false;
-      else if (next) {
-        this.connected = true;
-        next.copy(buf);
-        return next.length;
-      }
-      if (!this.connected) return 0; // like virtio_console with no host
-      await new Promise<void>((r) => (this.#wake = r));
-    }
-  }
-
-  async write(data: Buffer): Promise<void> {
-    this.written.push(Buffer.from(data));
-  }
-
-  async close(): Promise<void> {
-    this.connected = false;
-    this.#wake?.();
-  }
-}
 
 const collect = (s: Duplex): Promise<string> =>
   new Promise((resolve) => {

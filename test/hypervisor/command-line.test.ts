@@ -9,6 +9,7 @@ import {
 } from '../../src/hypervisor/qemu/command-line.js';
 import { NVDIMM_IMAGE_ALIGN_BYTES, qemuLaunchSpec, rootImage, useVhostNet, type FileSize } from '../../src/hypervisor/qemu/launch-spec.js';
 import { QEMU_DEFAULTS } from '../../src/config/defaults.js';
+import { agentKernelParams } from '../../src/agent/kernel-params.js';
 import { Code, RuntimeError } from '../../src/errors/index.js';
 
 const MIB = 1024 * 1024;
@@ -129,6 +130,21 @@ describe('qemuArgs', () => {
     const vsock = qemuArgs({ ...spec, agent: { kind: 'vsock', cid: 7, vhostFd: 3 } });
     expect(values(vsock, '-device')).toContain('vhost-vsock-pci,id=vsock0,guest-cid=7,vhostfd=3');
     expect(vsock.join(' ')).not.toContain('virtserialport');
+  });
+
+  it('adds the debug console port only when asked, beside the agent\'s port or alone beside vsock', () => {
+    const debugConsole = { socketPath: '/run/vm/debug-console.sock', portName: 'agent.debug_console.0' };
+    const consolePort = 'virtserialport,bus=serial0.0,chardev=char-debug-console,name=agent.debug_console.0';
+    const consoleChardev = 'socket,id=char-debug-console,path=/run/vm/debug-console.sock,server=on,wait=off';
+    // Without debug_console_enabled nothing in the VM could carry a console.
+    expect(qemuArgs(spec).join(' ')).not.toContain('debug');
+    const serial = qemuArgs({ ...spec, debugConsole });
+    expect(values(serial, '-device').filter((d) => d.startsWith('virtio-serial-pci'))).toEqual(['virtio-serial-pci,id=serial0']);
+    expect(values(serial, '-device')).toEqual(expect.arrayContaining([consolePort, 'virtserialport,bus=serial0.0,chardev=char-agent,name=agent.channel.0']));
+    expect(values(serial, '-chardev')).toContain(consoleChardev);
+    const vsock = qemuArgs({ ...spec, agent: { kind: 'vsock', cid: 7 }, debugConsole });
+    expect(values(vsock, '-device')).toEqual(expect.arrayContaining(['virtio-serial-pci,id=serial0', consolePort, 'vhost-vsock-pci,id=vsock0,guest-cid=7']));
+    expect(vsock.join(' ')).not.toContain('char-agent');
   });
 
   it('hands our vhost-vsock descriptor to QEMU as its fd 3, whatever its number is here', () => {
@@ -252,6 +268,17 @@ describe('qemuLaunchSpec', () => {
     expect(s.kernelParams.some((p) => p.startsWith('root'))).toBe(false);
   });
 
+  it('gives the debug console a socket in the run directory only with a port name, and places the agent\'s parameters', () => {
+    expect(launch(QEMU_DEFAULTS).debugConsole).toBeUndefined();
+    const s = qemuLaunchSpec(
+      { ...QEMU_DEFAULTS, kernelParams: 'user=1' },
+      { ...inputs, debugConsolePort: 'agent.debug_console.0', agentKernelParams: ['agent.log=debug', 'agent.debug_console'] },
+      imageOf128MiB,
+    );
+    expect(s.debugConsole).toEqual({ socketPath: '/run/vc/vm/s/debug-console.sock', portName: 'agent.debug_console.0' });
+    expect(s.kernelParams.slice(-3)).toEqual(['agent.log=debug', 'agent.debug_console', 'user=1']);
+  });
+
   it('passes reclaim_guest_freed_memory through to the balloon', () => {
     expect(launch({ ...QEMU_DEFAULTS, reclaimGuestFreedMemory: true }).reclaimGuestFreedMemory).toBe(true);
     expect(launch({ ...QEMU_DEFAULTS, reclaimGuestFreedMemory: false }).reclaimGuestFreedMemory).toBe(false);
@@ -302,6 +329,8 @@ describe('guestKernelParams', () => {
     const p = guestKernelParams({ debug: true, maxVcpus: 2, extra: [] });
     expect(p).toContain('debug');
     expect(p).not.toContain('quiet');
+    // The hypervisor's enable_debug is the kernel's; the agent's log level is [agent.kata]'s (Kata).
+    expect(p.some((x) => x.startsWith('agent.'))).toBe(false);
     expect(p.some((x) => x.startsWith('root='))).toBe(false);
     expect(p.some((x) => x.startsWith('tsc_early_khz'))).toBe(false);
   });
@@ -321,5 +350,13 @@ describe('guestKernelParams root', () => {
   it('lets configured kernel_params override the root (they come last)', () => {
     const p = guestKernelParams({ debug: false, maxVcpus: 1, root: 'nvdimm', extra: ['root=/dev/vda1'] });
     expect(p.at(-1)).toBe('root=/dev/vda1');
+  });
+});
+
+describe('agentKernelParams', () => {
+  it('names Kata\'s agent parameters for enable_debug and debug_console_enabled, nothing by default', () => {
+    expect(agentKernelParams({ debug: false, debugConsole: false })).toEqual([]);
+    expect(agentKernelParams({ debug: true, debugConsole: false })).toEqual(['agent.log=debug']);
+    expect(agentKernelParams({ debug: false, debugConsole: true })).toEqual(['agent.debug_console']);
   });
 });

@@ -268,7 +268,10 @@ export class FakeHypervisor implements Hypervisor {
     agentChannel: 'serial',
   };
   readonly agentUrl = 'fake://agent';
-  readonly consolePath = undefined;
+  /** A file standing in for the guest's console log. */
+  consolePath: string | undefined = undefined;
+  /** A unix socket standing in for QEMU's debug console chardev. */
+  debugConsoleSocket: string | undefined = undefined;
   private readonly exitD = new Deferred<VmExit>();
   readonly exited = this.exitD.promise;
   vcpus: number;
@@ -354,13 +357,19 @@ export class FakeVmFactory {
   /** Makes the next boot wait until released (to hold a boot in progress). */
   gate: Promise<void> | undefined;
   pid: number | undefined;
+  /** Given to each VM booted from now on (see FakeHypervisor). */
+  consolePath: string | undefined;
+  debugConsoleSocket: string | undefined;
 
   readonly boot = async (o: VmBootOptions): Promise<SandboxVm> => {
     if (this.gate) await this.gate;
     const hypervisor = new FakeHypervisor({ vcpus: o.vcpus, memoryMiB: o.memoryMiB }, this.pid);
+    hypervisor.consolePath = this.consolePath;
+    hypervisor.debugConsoleSocket = this.debugConsoleSocket;
+    o.onStarted?.(hypervisor);
     const agent = new FakeAgent();
     this.vms.push({ hypervisor, agent, options: o });
-    return { hypervisor, agent, bootMs: 1 };
+    return { hypervisor, agent, bootMs: 1, timing: { hypervisorMs: 0, agentMs: 1 } };
   };
 
   get last(): { hypervisor: FakeHypervisor; agent: FakeAgent } {
@@ -406,3 +415,21 @@ export class MemoryStdio implements HostStdio {
     this.closed = true;
   }
 }
+
+/** A configuration for a fake VM: the paths are never opened. */
+export const FAKE_QEMU_TOML = `
+[hypervisor.qemu]
+path = "/usr/bin/qemu-system-x86_64"
+kernel = "/nonexistent/vmlinux"
+initrd = "/nonexistent/initrd"
+default_memory = 512
+default_maxvcpus = 4
+`;
+
+/** A container spec the shim accepts (its own namespaces, none of the host's). */
+export const SLEEP_SPEC = {
+  ociVersion: '1.0.2',
+  process: { args: ['sleep', '1000'], cwd: '/', user: { uid: 0, gid: 0 } },
+  root: { path: 'rootfs' },
+  linux: { namespaces: [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }, { type: 'network' }] },
+};

@@ -14,6 +14,7 @@ import type { ShimFlags } from '../../src/shim/flags.js';
 import { probeSocket } from '../../src/shim/socket.js';
 import { startShim } from '../../src/shim/start.js';
 import { connectUnix } from '../../src/ttrpc/client.js';
+import { processAlive } from '../support/processes.js';
 import { runCommand, type CommandResult } from '../support/run-command.js';
 import { waitUntil } from '../support/wait.js';
 
@@ -61,16 +62,8 @@ function shim(action: string[], id: string, bundle: string, extra: string[] = []
   return runCommand(SHIM, args, { cwd: bundle, env: { ...process.env, TTRPC_ADDRESS: `${ADDRESS}.ttrpc` }, timeoutMs: 20_000, input: input && Buffer.from(input) });
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ');
-  } catch {
-    return false;
-  }
-}
 
-const waitGone = (pid: number): Promise<void> => waitUntil(() => !alive(pid), { what: `shim daemon ${pid} to exit` });
+const waitGone = (pid: number): Promise<void> => waitUntil(() => !processAlive(pid), { what: `shim daemon ${pid} to exit` });
 
 /** Live processes whose argv has `-id <id>`: how many shims serve that id. */
 function processesFor(id: string): number[] {
@@ -80,7 +73,7 @@ function processesFor(id: string): number[] {
       try {
         const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
         const i = argv.indexOf('-id');
-        return i >= 0 && argv[i + 1] === id && alive(Number(pid));
+        return i >= 0 && argv[i + 1] === id && processAlive(Number(pid));
       } catch {
         return false;
       }
@@ -128,7 +121,7 @@ describe('shim start, daemon and Shutdown', () => {
     const { address, pid } = await startOk(id, bundle);
     expect(address).toBe(`unix://${socketOf(id)}`);
     expect(readFileSync(join(bundle, 'address'), 'utf8')).toBe(address); // no trailing newline
-    expect(alive(pid)).toBe(true);
+    expect(processAlive(pid)).toBe(true);
     // Its own session (setsid), and no action in its argv.
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
@@ -388,7 +381,7 @@ describe('shim delete', () => {
     const r = await shim(['delete'], id, bundle, ['-bundle', bundle]);
     expect(r.code).toBe(0);
     expect(r.stderr).toBe('');
-    expect(alive(pid)).toBe(true);
+    expect(processAlive(pid)).toBe(true);
     expect(existsSync(socketOf(id))).toBe(true);
     await callShutdown(socketOf(id));
     await waitGone(pid);

@@ -16,27 +16,15 @@ import { monitorSocketPath } from '../../src/shim/monitor-server.js';
 import { getFromShim } from '../../src/shim/monitor-client.js';
 import { parsePromText } from '../../src/metrics/prom-text.js';
 import { TtrpcServer, connectUnix, serviceClient, type ServiceClient, type TtrpcClient } from '../../src/ttrpc/index.js';
-import { FakeVmFactory } from '../sandbox/fake-vm.js';
+import { FAKE_QEMU_TOML, FakeVmFactory, SLEEP_SPEC } from '../sandbox/fake-vm.js';
 import { startFakeEvents, type FakeEvents } from './fake-events.js';
 
-const CONFIG = `
-[hypervisor.qemu]
-path = "/usr/bin/qemu-system-x86_64"
-kernel = "/nonexistent/vmlinux"
-initrd = "/nonexistent/initrd"
-default_memory = 512
-default_maxvcpus = 4
-`;
+const CONFIG = FAKE_QEMU_TOML;
 const NS = 'k8s.io';
 const Status = containerd.v1.types.Status;
 const log = createLogger({ level: 'silent' });
 
-const SPEC = {
-  ociVersion: '1.0.2',
-  process: { args: ['sleep', '1000'], cwd: '/', user: { uid: 0, gid: 0 } },
-  root: { path: 'rootfs' },
-  linux: { namespaces: [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }, { type: 'network' }] },
-};
+const SPEC = SLEEP_SPEC;
 
 const jsonAny = (value: unknown): google.protobuf.IAny => ({
   type_url: 'types.containerd.io/opencontainers/runtime-spec/1/Process',

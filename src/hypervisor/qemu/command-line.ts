@@ -26,6 +26,11 @@ export interface QemuLaunchSpec {
    */
   readonly reclaimGuestFreedMemory?: boolean;
   readonly sharedFs?: { readonly socketPath: string; readonly tag: string; readonly queueSize: number };
+  /**
+   * A second virtio-serial port for the agent's debug console (`debug_console_enabled`):
+   * QEMU listens on `socketPath`, the guest sees a port named `portName`.
+   */
+  readonly debugConsole?: { readonly socketPath: string; readonly portName: string };
   readonly agent:
     | { readonly kind: 'serial'; readonly socketPath: string }
     /**
@@ -90,12 +95,15 @@ const BASE_KERNEL_PARAMS = [
 ];
 
 export interface KernelParamsInput {
+  /** `[hypervisor.qemu] enable_debug`: the kernel's debug output instead of `quiet`. */
   readonly debug: boolean;
   readonly maxVcpus: number;
   /** How the root image is attached; none: the initrd is the root. */
   readonly root?: RootImage['via'];
   /** Host TSC rate; under TCG it spares the guest a slow calibration. */
   readonly tscKhz?: number;
+  /** The agent's parameters (its log level, its debug console), where Kata puts them: before `extra`. */
+  readonly agent?: readonly string[];
   /** Configured `kernel_params` and annotation overrides, appended last. */
   readonly extra: readonly string[];
 }
@@ -115,9 +123,10 @@ export function guestKernelParams(input: KernelParamsInput): string[] {
     ...(input.tscKhz ? [`tsc_early_khz=${input.tscKhz}`] : []),
     ...(input.root ? ROOT_PARAMS[input.root] : []),
     'console=ttyS0',
-    ...(input.debug ? ['debug', 'agent.log=debug'] : ['quiet']),
+    ...(input.debug ? ['debug'] : ['quiet']),
     'panic=1',
     `nr_cpus=${input.maxVcpus}`,
+    ...(input.agent ?? []),
     ...input.extra,
   ];
 }
@@ -206,20 +215,35 @@ export function qemuArgs(spec: QemuLaunchSpec): string[] {
       '-device', `vhost-user-fs-pci,chardev=char-fs0,tag=${spec.sharedFs.tag},queue-size=${spec.sharedFs.queueSize}`,
     );
   }
-  if (spec.agent.kind === 'serial') {
-    args.push(
-      '-device', 'virtio-serial-pci,id=serial0',
-      '-chardev', `socket,id=char-agent,path=${spec.agent.socketPath},server=on,wait=off`,
-      '-device', `virtserialport,bus=serial0.0,chardev=char-agent,name=${AGENT_SERIAL_PORT}`,
-    );
-  } else {
+  if (spec.agent.kind === 'vsock') {
     const fd = spec.agent.vhostFd !== undefined ? `,vhostfd=${inheritedFds(spec).indexOf(spec.agent.vhostFd) + INHERITED_FD_BASE}` : '';
     args.push('-device', `vhost-vsock-pci,id=vsock0,guest-cid=${spec.agent.cid}${fd}`);
   }
+  args.push(...serialPortArgs(spec));
   (spec.nics ?? []).forEach((nic, i) => args.push(...nicArgs(nic, i)));
   if (spec.reclaimGuestFreedMemory) args.push(...BALLOON_ARGS);
   args.push('-device', 'virtio-rng-pci,id=rng0');
   return args;
+}
+
+/**
+ * One virtio-serial controller for the agent's port (when the agent does not use vsock) and
+ * the debug console's. The console is a port even beside vsock: one way in to test, and the
+ * shim, not the host's vsock, decides who reaches it.
+ */
+function serialPortArgs(spec: QemuLaunchSpec): string[] {
+  const ports = [
+    ...(spec.agent.kind === 'serial' ? [{ id: 'char-agent', path: spec.agent.socketPath, name: AGENT_SERIAL_PORT }] : []),
+    ...(spec.debugConsole ? [{ id: 'char-debug-console', path: spec.debugConsole.socketPath, name: spec.debugConsole.portName }] : []),
+  ];
+  if (ports.length === 0) return [];
+  return [
+    '-device', 'virtio-serial-pci,id=serial0',
+    ...ports.flatMap((p) => [
+      '-chardev', `socket,id=${p.id},path=${p.path},server=on,wait=off`,
+      '-device', `virtserialport,bus=serial0.0,chardev=${p.id},name=${p.name}`,
+    ]),
+  ];
 }
 
 /** As Kata's govmm spells it: HMP is `-monitor`, the QMP flavours are their own flags. */

@@ -18,7 +18,12 @@ export interface LaunchInputs {
   readonly maxVcpus: number;
   readonly memoryMiB: number;
   readonly maxMemoryMiB: number;
+  /** `[hypervisor.qemu] enable_debug`. */
   readonly debug: boolean;
+  /** Kernel parameters of the agent (src/agent/kernel-params.ts). */
+  readonly agentKernelParams?: readonly string[];
+  /** The debug console's port name, when `debug_console_enabled`; undefined: no port. */
+  readonly debugConsolePort?: string;
   readonly tscKhz?: number;
   /** Undefined when the host has no vhost-vsock: the agent then uses virtio-serial. */
   readonly vsockCid?: number;
@@ -94,6 +99,7 @@ export function qemuLaunchSpec(cfg: QemuConfig, inp: LaunchInputs, fileSize: Fil
       maxVcpus: inp.maxVcpus,
       root: image?.via,
       tscKhz: inp.accel === 'tcg' ? inp.tscKhz : undefined,
+      agent: inp.agentKernelParams,
       extra: cfg.kernelParams.split(/\s+/).filter(Boolean),
     }),
     sharedFs: virtioFs ? { socketPath: paths.virtiofsd, tag: SHARED_FS_TAG, queueSize: 1024 } : undefined,
@@ -101,6 +107,7 @@ export function qemuLaunchSpec(cfg: QemuConfig, inp: LaunchInputs, fileSize: Fil
       inp.vsockCid !== undefined
         ? { kind: 'vsock', cid: inp.vsockCid, ...(inp.vhostFd !== undefined ? { vhostFd: inp.vhostFd } : {}) }
         : { kind: 'serial', socketPath: paths.agent },
+    ...(inp.debugConsolePort ? { debugConsole: { socketPath: paths.debugConsole, portName: inp.debugConsolePort } } : {}),
     netns: inp.network?.netns,
     nics: (inp.network?.nics ?? []).map((n) => ({ ...n, vhost: useVhostNet(cfg, inp) })),
     qmpSocket: paths.qmp,

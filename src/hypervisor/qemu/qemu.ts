@@ -33,6 +33,7 @@ export function qemuRunPaths(runDir: string): {
   qmp: string;
   extraMonitor: string;
   agent: string;
+  debugConsole: string;
   virtiofsd: string;
   console: string;
   pid: string;
@@ -42,6 +43,7 @@ export function qemuRunPaths(runDir: string): {
     // Kata's name, so tools written for Kata find it.
     extraMonitor: join(runDir, 'extra-monitor.sock'),
     agent: join(runDir, 'kata.sock'),
+    debugConsole: join(runDir, 'debug-console.sock'),
     virtiofsd: join(runDir, 'vhost-fs.sock'),
     console: join(runDir, 'console.log'),
     pid: join(runDir, 'pid'),
@@ -108,6 +110,10 @@ export class QemuHypervisor implements Hypervisor {
 
   cpuTimeMs(): number | undefined {
     return this.qemu?.pid === undefined ? undefined : processCpuMs(this.qemu.pid);
+  }
+
+  get debugConsoleSocket(): string | undefined {
+    return this.opts.spec.debugConsole?.socketPath;
   }
 
   get agentUrl(): string {

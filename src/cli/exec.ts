@@ -1,0 +1,92 @@
+// `kata-runtime exec <sandbox-id>`: a shell in the sandbox's VM through the agent's debug
+// console (Kata's kata-exec.go). The shim relays it on its management socket
+// (src/shim/debug-console-endpoint.ts). Bytes are copied raw both ways; the local terminal,
+// when stdin is one, is raw for the session and restored after it.
+import { request } from 'node:http';
+import type { Socket } from 'node:net';
+import { Code, RuntimeError } from '../errors/index.js';
+import { DEBUG_CONSOLE_PATH, DEBUG_CONSOLE_UPGRADE } from '../shim/debug-console-endpoint.js';
+import { monitorSocketPath } from '../shim/monitor-server.js';
+
+/** The process's terminal as exec needs it; process.stdin/stdout in the CLI, fakes in tests. */
+export interface TerminalIo {
+  readonly stdin: NodeJS.ReadableStream & { isTTY?: boolean; setRawMode?(raw: boolean): unknown };
+  readonly stdout: NodeJS.WritableStream & { isTTY?: boolean; rows?: number; columns?: number };
+  readonly term: string | undefined;
+}
+
+/** Kata's VerifyContainerID: the id becomes a path, so nothing else gets through. */
+const SANDBOX_ID = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
+
+/** Sent when piped input ends: the shell's terminal reads it as end of input, so `echo cmd | kata-runtime exec` ends. */
+const EOT = Buffer.from([0x04]);
+
+/** Connects and upgrades; an error status becomes the shim's message. */
+export function requestDebugConsole(socketPath: string, query: { rows: number; cols: number; term: string }): Promise<{ socket: Socket; head: Buffer }> {
+  const params = new URLSearchParams({ rows: String(query.rows), cols: String(query.cols), term: query.term });
+  return new Promise((resolve, reject) => {
+    const req = request({
+      socketPath,
+      path: `${DEBUG_CONSOLE_PATH}?${params}`,
+      method: 'GET',
+      headers: { connection: 'Upgrade', upgrade: DEBUG_CONSOLE_UPGRADE },
+    });
+    req.on('upgrade', (_res, socket, head) => resolve({ socket, head }));
+    req.on('response', (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => reject(new RuntimeError(res.statusCode === 403 ? Code.PERMISSION_DENIED : Code.UNAVAILABLE, body.trim() || `HTTP ${res.statusCode}`)));
+    });
+    req.on('error', (err: NodeJS.ErrnoException) => {
+      const why = err.code === 'ENOENT' || err.code === 'ECONNREFUSED' ? `no running sandbox has this id (no ${socketPath})` : `${socketPath}: ${err.message}`;
+      reject(new RuntimeError(Code.UNAVAILABLE, why));
+    });
+    req.end();
+  });
+}
+
+export async function execDebugConsole(sandboxId: string, t: TerminalIo, stateRoot?: string): Promise<void> {
+  if (!SANDBOX_ID.test(sandboxId)) throw new RuntimeError(Code.INVALID_ARGUMENT, `invalid sandbox id ${JSON.stringify(sandboxId)}`);
+  const tty = t.stdout.isTTY === true;
+  const { socket, head } = await requestDebugConsole(monitorSocketPath(sandboxId, stateRoot), {
+    rows: tty ? (t.stdout.rows ?? 0) : 0,
+    cols: tty ? (t.stdout.columns ?? 0) : 0,
+    term: t.term ?? '',
+  });
+  const raw = t.stdin.isTTY === true && typeof t.stdin.setRawMode === 'function';
+  const restore = (): void => void (raw && t.stdin.setRawMode?.(false));
+  // Raw, a terminal sends no SIGINT: only a signal from elsewhere ends us, with the terminal restored.
+  const onSignal = (signal: NodeJS.Signals): void => {
+    restore();
+    process.kill(process.pid, signal);
+  };
+  if (raw) {
+    t.stdin.setRawMode?.(true);
+    process.once('SIGTERM', onSignal).once('SIGHUP', onSignal);
+  }
+  try {
+    await relay(socket, head, t);
+  } finally {
+    restore();
+    process.off('SIGTERM', onSignal).off('SIGHUP', onSignal);
+  }
+}
+
+function relay(socket: Socket, head: Buffer, t: TerminalIo): Promise<void> {
+  return new Promise((resolve) => {
+    if (head.length > 0) t.stdout.write(head);
+    socket.pipe(t.stdout, { end: false });
+    t.stdin.pipe(socket, { end: false });
+    const onEnd = (): void => void socket.write(EOT);
+    t.stdin.once('end', onEnd);
+    socket.on('error', () => socket.destroy());
+    socket.once('close', () => {
+      t.stdin.unpipe(socket);
+      t.stdin.off('end', onEnd);
+      // Stop reading, so the process can exit while stdin stays open.
+      t.stdin.pause();
+      resolve();
+    });
+  });
+}

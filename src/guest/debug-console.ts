@@ -1,0 +1,126 @@
+// Kata's debug console (kernel parameter agent.debug_console): a shell on a new pty for
+// each host session on the virtio-serial port agent.debug_console.0. The host adds that
+// port only with debug_console_enabled; without the parameter the agent never opens it.
+// The pty comes from busybox `telnetd -i` (Node cannot allocate one; see tty-session.ts),
+// without -K, so a session ends once the shell and everything it left on the terminal are
+// gone and their output was relayed. The bytes on the port: src/agent/debug-console-protocol.ts.
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { Duplex } from 'node:stream';
+import type { Logger } from '../log/logger.js';
+import { DEBUG_CONSOLE_PORT, MAX_OPEN_LINE, encodeFrames, parseOpen, readyLine, type ConsoleOpen } from '../agent/debug-console-protocol.js';
+import { serveSerialPort, servePort, type PortIo, type SerialChannel } from './serial-channel.js';
+import { TelnetDecoder, encodeInput, nawsFrame } from './telnet.js';
+
+export interface DebugConsoleOptions {
+  /** busybox telnetd and its leading arguments. */
+  readonly telnetd: readonly string[];
+  /** Kata tries /bin/bash, then /bin/sh; the guest image has busybox sh. */
+  readonly shell: string;
+  readonly log: Logger;
+}
+
+const OPEN_MARKER = Buffer.from('KATA_DEBUG_CONSOLE_OPEN');
+
+/** Finds the port and serves it; undefined (with a warning) when the VM has none. */
+export async function startDebugConsole(o: DebugConsoleOptions): Promise<SerialChannel | undefined> {
+  try {
+    const channel = await serveSerialPort(DEBUG_CONSOLE_PORT, (s) => consoleSession(s, o), o.log);
+    o.log.info({ port: DEBUG_CONSOLE_PORT, shell: o.shell }, 'debug console enabled');
+    return channel;
+  } catch (err) {
+    // The agent's job comes first: a console that cannot start never stops the agent.
+    o.log.warn({ err: (err as Error).message }, 'agent.debug_console is set but the debug console cannot be served');
+    return undefined;
+  }
+}
+
+/** The same on any port (tests use a fake one). */
+export function serveDebugConsole(port: PortIo, o: DebugConsoleOptions, idlePollMs?: number): SerialChannel {
+  return servePort(port, (s) => consoleSession(s, o), o.log, idlePollMs);
+}
+
+/**
+ * One host session. Input before an open line is dropped (so is input after the shell
+ * ended, up to a new open line: a host that reconnects faster than the guest notices the
+ * disconnection still gets a shell).
+ */
+export function consoleSession(stream: Duplex, o: DebugConsoleOptions): void {
+  let pending = Buffer.alloc(0);
+  let shell: ChildProcess | undefined;
+  let ended = false;
+
+  const start = (open: ConsoleOpen, rest: Buffer): void => {
+    const [file, ...lead] = o.telnetd;
+    const child = spawn(file as string, [...lead, '-i', '-f', '/dev/null', '-l', o.shell], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      cwd: '/',
+      env: { PATH: '/usr/bin:/usr/sbin:/bin:/sbin', HOME: '/root', TERM: open.term, SHELL: o.shell },
+    });
+    shell = child;
+    const log = o.log.child({ session: open.nonce.slice(0, 8) });
+    log.info({ pid: child.pid, rows: open.rows, cols: open.cols, term: open.term }, 'debug console session started');
+    // EOF on telnetd's stdin would end the session: stdin is only written, never ended.
+    child.stdin?.on('error', () => undefined);
+    child.stderr?.resume();
+    child.once('error', (err) => log.warn({ err: err.message }, 'debug console shell could not start'));
+    stream.write(readyLine(open.nonce));
+    if (open.rows > 0 && open.cols > 0) child.stdin?.write(nawsFrame(open.rows, open.cols));
+    if (rest.length > 0) child.stdin?.write(encodeInput(rest));
+    const decoder = new TelnetDecoder();
+    child.stdout?.on('data', (chunk: Buffer) => {
+      const data = decoder.decode(chunk);
+      if (data.length === 0 || ended || !stream.writable) return;
+      let ok = true;
+      for (const b of encodeFrames({ type: 'output', data })) ok = stream.write(b) && ok;
+      if (!ok) child.stdout?.pause();
+    });
+    stream.on('drain', () => child.stdout?.resume());
+    child.once('close', (code, signal) => {
+      if (shell === child) shell = undefined;
+      log.info({ code, signal }, 'debug console session ended');
+      if (!ended && stream.writable) for (const b of encodeFrames({ type: 'exit' })) stream.write(b);
+    });
+  };
+
+  const receive = (chunk: Buffer): void => {
+    if (shell) {
+      shell.stdin?.write(encodeInput(chunk));
+      return;
+    }
+    pending = Buffer.concat([pending, chunk]);
+    const at = pending.indexOf(OPEN_MARKER);
+    if (at < 0) {
+      pending = pending.subarray(Math.max(0, pending.length - OPEN_MARKER.length + 1));
+      return;
+    }
+    const eol = pending.indexOf(0x0a, at);
+    if (eol < 0) {
+      if (pending.length - at > MAX_OPEN_LINE) pending = pending.subarray(at + 1);
+      return;
+    }
+    const line = pending.subarray(at, eol).toString('latin1');
+    const rest = pending.subarray(eol + 1);
+    pending = Buffer.alloc(0);
+    let open: ConsoleOpen;
+    try {
+      open = parseOpen(line);
+    } catch (err) {
+      o.log.warn({ err: (err as Error).message }, 'debug console: bad open line ignored');
+      if (rest.length) receive(rest);
+      return;
+    }
+    start(open, rest);
+  };
+
+  stream.on('data', receive);
+  const hangUp = (): void => {
+    if (ended) return;
+    ended = true;
+    // Closing telnetd's pty hangs up the shell (SIGHUP), as closing a terminal does.
+    shell?.kill('SIGKILL');
+  };
+  stream.once('end', hangUp);
+  stream.once('close', hangUp);
+  // Every error, not once: a write racing the disconnection fails too.
+  stream.on('error', hangUp);
+}
