@@ -1,7 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import {
   INHERITED_FD_BASE,
-  TCG_TB_SIZE_MIB,
   qemuArgs,
   qemuCommand,
   guestKernelParams,
@@ -49,12 +48,12 @@ describe('qemuArgs', () => {
     expect(values(args, '-cpu')).toEqual(['max']);
   });
 
-  it('bounds TCG\'s translation cache with its own -accel, never in -machine', () => {
+  it('names the accelerator with its own -accel and leaves TCG\'s translation cache at QEMU\'s size', () => {
     const args = qemuArgs(spec);
-    expect(values(args, '-accel')).toEqual([`tcg,tb-size=${TCG_TB_SIZE_MIB}`]);
+    // A bounded cache (tb-size) makes vCPU hotplug abort QEMU 7.2 once the cache is full.
+    expect(values(args, '-accel')).toEqual(['tcg']);
     expect(args.join(' ')).not.toContain('accel=');
-    expect(TCG_TB_SIZE_MIB).toBeGreaterThanOrEqual(16);
-    expect(TCG_TB_SIZE_MIB).toBeLessThan(1024); // QEMU's default is 1 GiB
+    expect(args.join(' ')).not.toContain('tb-size');
   });
 
   it('uses the host CPU model under KVM, no tb-size, and appends cpu features and machine accelerators', () => {
