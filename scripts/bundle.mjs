@@ -52,6 +52,23 @@ export function buildSingle(name, { write = true } = {}) {
   return build({ ...common, entryPoints: [join(root, 'shim', `${name}.ts`)], outfile: join(dist, `${name}.mjs`), metafile: true, write });
 }
 
+/** The guest agent's snapshot builder script (src/guest/snapshot-entry.ts), CommonJS as
+ * node's --build-snapshot requires; scripts/guest/build.sh turns it into the snapshot. */
+export const AGENT_SNAPSHOT_SCRIPT = 'kata-agent.snapshot.cjs';
+
+function buildAgentSnapshotScript() {
+  return build({
+    ...common,
+    format: 'cjs',
+    entryPoints: [join(root, 'src', 'guest', 'snapshot-entry.ts')],
+    outfile: join(dist, AGENT_SNAPSHOT_SCRIPT),
+    // CommonJS has no import.meta; the vsock addon is looked up next to the script.
+    define: { 'import.meta.url': '__import_meta_url' },
+    banner: { js: "const __import_meta_url = require('node:url').pathToFileURL(__filename).href;" },
+    write: false,
+  });
+}
+
 /**
  * Removes the chunks of earlier builds. A running daemon imported all of its chunks when it
  * started (nothing in it imports lazily later), so only a shim starting during the build
@@ -92,13 +109,14 @@ async function bundleAll() {
   const names = readdirSync(join(root, 'shim'))
     .filter((f) => f.endsWith('.ts'))
     .map((f) => basename(f, '.ts'));
-  await Promise.all(
-    names.map(async (name) => {
+  await Promise.all([
+    buildAgentSnapshotScript().then(writeOutputs),
+    ...names.map(async (name) => {
       if (name === SHIM_ENTRY) pruneChunks(writeOutputs(await buildShim({ write: false })).metafile);
       else writeOutputs(await buildSingle(name, { write: false }));
       chmodSync(join(dist, `${name}.mjs`), 0o755);
     }),
-  );
+  ]);
 }
 
 if (process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) await bundleAll();

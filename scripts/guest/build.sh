@@ -22,6 +22,10 @@ INSTALL=
 INITRD_COMPRESSION=${KATA_GUEST_INITRD_COMPRESSION:-none}
 KERNEL_META=linux-image-cloud-amd64
 AGENT_BUNDLE=${KATA_AGENT_BUNDLE:-$REPO/dist/kata-agent.mjs}
+# The same agent as a V8 snapshot builder script (src/guest/snapshot-entry.ts), and the
+# vsock addon the agent loads when the host gives the guest a vsock device.
+AGENT_SNAPSHOT_SCRIPT=${KATA_AGENT_SNAPSHOT_SCRIPT:-$REPO/dist/kata-agent.snapshot.cjs}
+VSOCK_ADDON=$REPO/native/vsock/build/Release/vsock.node
 # Inputs of the image besides packages, node and the agent: a change rebuilds.
 INPUT_FILES=(build.sh init kata-agent-init placeholder-agent.mjs modules.txt rootfs-modules.txt)
 
@@ -171,6 +175,8 @@ elf_libs() {
 node_version=$("$NODE_BIN" --version)
 if [[ -f $AGENT_BUNDLE ]]; then
 	agent_source="bundle $(sha "$AGENT_BUNDLE")"
+	[[ -f $AGENT_SNAPSHOT_SCRIPT ]] && agent_source+=" snapshot $(sha "$AGENT_SNAPSHOT_SCRIPT")"
+	[[ -f $VSOCK_ADDON ]] && agent_source+=" vsock $(sha "$VSOCK_ADDON")"
 else
 	agent_source="placeholder"
 fi
@@ -479,6 +485,12 @@ install -m 644 "$SCRIPT_DIR/placeholder-agent.mjs" "$ROOTFS/usr/lib/kata-agent/p
 if [[ -f $AGENT_BUNDLE ]]; then
 	log "agent: $AGENT_BUNDLE"
 	install -m 644 "$AGENT_BUNDLE" "$ROOTFS/usr/lib/kata-agent/kata-agent.mjs"
+	# Where findVsockAddon looks, walking up from the agent's directory.
+	if [[ -f $VSOCK_ADDON ]]; then
+		install -D -m 644 "$VSOCK_ADDON" "$ROOTFS/usr/lib/kata-agent/native/vsock/build/Release/vsock.node"
+	else
+		log "agent: $VSOCK_ADDON missing: the guest agent cannot listen on vsock"
+	fi
 else
 	log "agent: dist/kata-agent.mjs missing, installing the placeholder agent"
 	install -m 644 "$SCRIPT_DIR/placeholder-agent.mjs" "$ROOTFS/usr/lib/kata-agent/kata-agent.mjs"
@@ -520,6 +532,18 @@ got=$(env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin chroot "$ROOTFS" /usr/bin/node -
 [[ $got == "$node_version" ]] || die "node in the root image reports $got, expected $node_version"
 env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin chroot "$ROOTFS" /usr/sbin/runc --version >/dev/null || die "runc does not run inside the root image"
 env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin chroot "$ROOTFS" /bin/sh -c 'true' || die "busybox sh does not run inside the root image"
+
+# The agent's V8 startup snapshot, made by the guest's own node (a snapshot only loads into
+# the node binary that wrote it). /init starts the agent from it when it is there.
+if [[ -f $AGENT_BUNDLE && -f $AGENT_SNAPSHOT_SCRIPT ]]; then
+	install -m 644 "$AGENT_SNAPSHOT_SCRIPT" "$ROOTFS/usr/lib/kata-agent/kata-agent.snapshot.cjs"
+	# --no-warnings: node notes that some built-in modules are "not yet fully verified" in
+	# snapshots; the agent only calls them after deserialization (tested by the VM suites).
+	env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin chroot "$ROOTFS" /usr/bin/node --no-warnings \
+		--snapshot-blob /usr/lib/kata-agent/kata-agent.blob --build-snapshot /usr/lib/kata-agent/kata-agent.snapshot.cjs ||
+		die "cannot build the agent's startup snapshot"
+	log "agent: startup snapshot $(du -h "$ROOTFS/usr/lib/kata-agent/kata-agent.blob" | cut -f1)"
+fi
 
 # Size: file data rounded to 4 KiB blocks, a block per directory, inode tables,
 # then 5% + 4 MiB for ext4 metadata. The image is mounted read-only, so no
