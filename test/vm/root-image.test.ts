@@ -16,17 +16,22 @@ import { waitUntil } from '../support/wait.js';
 
 const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 
-/** What a container sees of the guest: its root mount line, the balloon driver's devices, MemTotal. */
+/**
+ * What a container sees of the guest: its root mount line, the balloon driver's devices,
+ * MemTotal, and how the agent was started (its command line, from the guest's own /proc).
+ */
 const PROBE = [
   "grep ' /guest-root ' /proc/mounts",
   'echo balloon: $(ls /sys/bus/virtio/drivers/virtio_balloon 2>/dev/null | grep virtio)',
   "grep MemTotal /proc/meminfo",
+  "echo agent: $(for f in /guest-proc/[0-9]*/cmdline; do tr '\\0' ' ' <$f; echo; done | grep -m1 '^/usr/bin/node ')",
 ].join('; ');
 
 interface GuestView {
   readonly rootMount: string[];
   readonly balloonDevices: string;
   readonly memTotalMiB: number;
+  readonly agentCommand: string;
 }
 
 async function bootAndProbe(dir: string, qemuExtra: string): Promise<{ vm: SandboxVm; view: GuestView }> {
@@ -37,7 +42,11 @@ async function bootAndProbe(dir: string, qemuExtra: string): Promise<{ vm: Sandb
   await vm.agent.createSandbox({ sandboxId: 'it-root', hostname: 'h', storages: [sharedFsStorage()] });
   const spec = ociSpec(`${GUEST_SHARED_DIR}/probe/rootfs`, ['sh', '-c', PROBE]);
   // A plain (non-recursive) bind of the guest's / shows the root filesystem's own mount options.
-  spec.mounts = [...(spec.mounts ?? []), { destination: '/guest-root', type: 'bind', source: '/', options: ['bind', 'ro'] }];
+  spec.mounts = [
+    ...(spec.mounts ?? []),
+    { destination: '/guest-root', type: 'bind', source: '/', options: ['bind', 'ro'] },
+    { destination: '/guest-proc', type: 'bind', source: '/proc', options: ['rbind', 'ro'] },
+  ];
   await vm.agent.createContainer({ containerId: 'probe', spec });
   await vm.agent.startContainer('probe');
   const out = await readStdoutToEnd(vm.agent, 'probe', 'probe');
@@ -50,6 +59,7 @@ async function bootAndProbe(dir: string, qemuExtra: string): Promise<{ vm: Sandb
       rootMount: lines[0]!.split(' '),
       balloonDevices: lines[1]!.replace(/^balloon:\s*/, ''),
       memTotalMiB: Number(/MemTotal:\s+(\d+)/.exec(lines[2]!)![1]) / 1024,
+      agentCommand: lines[3]!.replace(/^agent:\s*/, '').trim(),
     },
   };
 }
@@ -95,6 +105,8 @@ describe('the root image on the real guest', () => {
     expect(fstype).toBe('ext4');
     expect(options!.split(',')).toEqual(expect.arrayContaining(['ro', 'dax=always']));
     expect(booted.view.balloonDevices).toMatch(/^virtio\d+$/);
+    // The agent started from the V8 startup snapshot the image build made.
+    expect(booted.view.agentCommand).toBe('/usr/bin/node --snapshot-blob /usr/lib/kata-agent/kata-agent.blob');
     // The 128 MiB image is device memory, not RAM: the guest and the hypervisor count 512 MiB.
     expect(booted.view.memTotalMiB).toBeLessThan(512);
     expect(booted.view.memTotalMiB).toBeGreaterThan(400);
