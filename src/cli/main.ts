@@ -68,8 +68,6 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     log?.error({ code: e.codeName, err: e.message }, 'kata-runtime failed');
     io.stderr(`kata-runtime: ${e.message}\n`);
     return 1;
-  } finally {
-    log?.flush();
   }
 }
 
