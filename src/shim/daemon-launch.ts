@@ -11,11 +11,6 @@ import type net from 'node:net';
 import type { ShimFlags } from './flags.js';
 import { LISTEN_FD_ENV, listenerFd } from './socket.js';
 
-/**
- * The daemon's readiness pipe of earlier versions: `serve` still reports on it when the
- * variable is set; `start` no longer sets it, as it no longer waits for the daemon.
- */
-export const READY_FD_ENV = 'KATA_SHIM_READY_FD';
 const LISTEN_FD = 3;
 
 export interface DaemonCommand {

@@ -1,7 +1,6 @@
 // The long-running shim daemon: listens on the shim socket, serves the task service, and
 // stops on Shutdown (through the service), SIGTERM, SIGINT or a fatal error, releasing
 // the service and removing its socket.
-import { closeSync, writeSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import type net from 'node:net';
 import { resolve } from 'node:path';
@@ -10,7 +9,6 @@ import { settlesWithin } from '../async/deadline.js';
 import { TtrpcServer } from '../ttrpc/server.js';
 import { fromUnixAddress, shimSocketPath } from './address.js';
 import { bundleDir } from './bundle.js';
-import { READY_FD_ENV } from './daemon-launch.js';
 import type { ShimFlags } from './flags.js';
 import type { ShimContext, TaskService, TaskServiceFactory } from './shim-context.js';
 import { openShimLog } from './shim-log.js';
@@ -21,33 +19,12 @@ const DISPOSE_TIMEOUT_MS = 10_000;
 /** After a fatal error the orderly stop gets this long before the process exits anyway. */
 const FATAL_EXIT_MS = CLOSE_TIMEOUT_MS + DISPOSE_TIMEOUT_MS + 1000;
 
-/** Tells `start` (when it launched us) that we listen, or why we could not. */
-function readinessReporter(env: NodeJS.ProcessEnv): (line: string) => void {
-  const fd = Number(env[READY_FD_ENV]);
-  // Children (QEMU, virtiofsd) must not think they have a readiness pipe.
-  delete process.env[READY_FD_ENV];
-  if (!Number.isInteger(fd) || fd < 3) return () => undefined;
-  let open = true;
-  return (line) => {
-    if (!open) return;
-    open = false;
-    try {
-      writeSync(fd, `${line.replace(/\n/g, ' ')}\n`);
-      closeSync(fd);
-    } catch {
-      // start gave up on us already; it kills us too
-    }
-  };
-}
-
-
 interface Stop {
   readonly reason: string;
   readonly code: number;
 }
 
 export async function serve(flags: ShimFlags, env: NodeJS.ProcessEnv, createTaskService: TaskServiceFactory): Promise<number> {
-  const report = readinessReporter(env);
   const bundle = resolve(bundleDir(flags.bundle));
   const { log, close: closeLog } = openShimLog(bundle, flags.debug, { namespace: flags.namespace, id: flags.id });
   let socketPath: string | undefined;
@@ -64,7 +41,6 @@ export async function serve(flags: ShimFlags, env: NodeJS.ProcessEnv, createTask
   process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled promise rejection'));
   process.on('uncaughtException', (err) => {
     log.fatal({ err }, 'uncaught exception: shim daemon stops');
-    report(`error ${err.message}`);
     requestStop({ reason: 'uncaught exception', code: 1 });
     setTimeout(() => process.exit(1), FATAL_EXIT_MS);
   });
@@ -96,7 +72,6 @@ export async function serve(flags: ShimFlags, env: NodeJS.ProcessEnv, createTask
     listener = await listenShimSocket(socketPath);
     server.serve(listener);
     log.info({ socket: socketPath, bundle }, 'shim daemon listening');
-    report('ready');
 
     const stop = await stopping;
     log.info({ reason: stop.reason }, 'shim daemon stopping');
@@ -108,7 +83,6 @@ export async function serve(flags: ShimFlags, env: NodeJS.ProcessEnv, createTask
     return stop.code;
   } catch (err) {
     log.error({ err }, 'shim daemon failed to start');
-    report(`error ${(err as Error).message}`);
     await release();
     closeLog();
     return 1;
