@@ -36,21 +36,22 @@ export function metricsAny(stats: Stats, mode: CgroupMode): google.protobuf.Any.
     : { type_url: METRICS_V1_TYPE_URL, value: v1.Metrics.encode(statsToMetricsV1(stats)).finish() };
 }
 
-const n = (v: number | null | undefined): number => v ?? 0;
+// The agent client filled in every figure (src/agent/stats.ts): only memory.stat keys can
+// be missing here.
+
 /** Go's integer division ns → µs. */
-const usec = (ns: number | null | undefined): number => Math.floor(n(ns) / 1000);
+const usec = (ns: number): number => Math.floor(ns / 1000);
 
 /** The first of `keys` present in memory.stat, else `otherwise`. */
-function stat(m: MemoryStats | null | undefined, keys: readonly string[], otherwise = 0): number {
+function stat(m: MemoryStats, keys: readonly string[], otherwise = 0): number {
   for (const k of keys) {
-    const v = m?.stats?.[k];
-    if (v !== undefined && v !== null) return v;
+    const v = m.stats[k];
+    if (v !== undefined) return v;
   }
   return otherwise;
 }
 
-const bySize = (h: CgroupStats['hugetlbStats']) =>
-  Object.entries(h ?? {}).sort(([a], [b]) => a.localeCompare(b));
+const bySize = (h: CgroupStats['hugetlbStats']) => Object.entries(h).sort(([a], [b]) => a.localeCompare(b));
 
 // ---- cgroup v1 ---------------------------------------------------------------------
 
@@ -59,27 +60,13 @@ export function statsToMetricsV1(stats: Stats): MetricsV1 {
   const network = stats.networkStats.map((s) => ({ ...s }));
   const cg = stats.cgroupStats;
   if (!cg) return { network };
-  const cpu = cg.cpuStats;
+  const { cpuUsage, throttlingData } = cg.cpuStats;
   return {
-    hugetlb: bySize(cg.hugetlbStats).map(([pagesize, h]) => ({
-      usage: n(h.usage),
-      max: n(h.maxUsage),
-      failcnt: n(h.failcnt),
-      pagesize,
-    })),
-    pids: { current: n(cg.pidsStats?.current), limit: n(cg.pidsStats?.limit) },
+    hugetlb: bySize(cg.hugetlbStats).map(([pagesize, h]) => ({ usage: h.usage, max: h.maxUsage, failcnt: h.failcnt, pagesize })),
+    pids: { ...cg.pidsStats },
     cpu: {
-      usage: {
-        total: n(cpu?.cpuUsage?.totalUsage),
-        kernel: n(cpu?.cpuUsage?.usageInKernelmode),
-        user: n(cpu?.cpuUsage?.usageInUsermode),
-        perCpu: [...(cpu?.cpuUsage?.percpuUsage ?? [])],
-      },
-      throttling: {
-        periods: n(cpu?.throttlingData?.periods),
-        throttledPeriods: n(cpu?.throttlingData?.throttledPeriods),
-        throttledTime: n(cpu?.throttlingData?.throttledTime),
-      },
+      usage: { total: cpuUsage.totalUsage, kernel: cpuUsage.usageInKernelmode, user: cpuUsage.usageInUsermode, perCpu: [...cpuUsage.percpuUsage] },
+      throttling: { ...throttlingData },
     },
     memory: memoryV1(cg.memoryStats),
     blkio: blkioV1(cg.blkioStats),
@@ -87,12 +74,7 @@ export function statsToMetricsV1(stats: Stats): MetricsV1 {
   };
 }
 
-const entryV1 = (d: MemoryData | null | undefined): io.containerd.cgroups.v1.MemoryEntry.$Properties => ({
-  limit: n(d?.limit),
-  usage: n(d?.usage),
-  max: n(d?.maxUsage),
-  failcnt: n(d?.failcnt),
-});
+const entryV1 = (d: MemoryData): io.containerd.cgroups.v1.MemoryEntry.$Properties => ({ limit: d.limit, usage: d.usage, max: d.maxUsage, failcnt: d.failcnt });
 
 type MemoryV1 = io.containerd.cgroups.v1.MemoryStat.$Properties;
 type NumericKeys<T> = { [K in keyof T]-?: NonNullable<T[K]> extends number ? K : never }[keyof T];
@@ -131,38 +113,28 @@ const MEMORY_V1_KEYS: ReadonlyArray<readonly [NumericKeys<MemoryV1>, ...string[]
   ['totalUnevictable', 'total_unevictable'],
 ];
 
-function memoryV1(m: MemoryStats | null | undefined): MemoryV1 {
+function memoryV1(m: MemoryStats): MemoryV1 {
   const out: MemoryV1 = {
-    usage: entryV1(m?.usage),
-    swap: entryV1(m?.swapUsage),
-    kernel: entryV1(m?.kernelUsage),
+    usage: entryV1(m.usage),
+    swap: entryV1(m.swapUsage),
+    kernel: entryV1(m.kernelUsage),
     // The agent has no kernel TCP figure (Kata reads a field that is always zero).
-    kernelTcp: entryV1(undefined),
+    kernelTcp: { limit: 0, usage: 0, max: 0, failcnt: 0 },
   };
   for (const [field, ...keys] of MEMORY_V1_KEYS) out[field] = stat(m, keys);
   // Kata: hierarchical totals when use_hierarchy is set. A v2 guest has neither key, so
   // fall back to its names (the agent already puts the page cache, "file", in `cache`).
-  const h = m?.useHierarchy === true;
-  out.cache = stat(m, [h ? 'total_cache' : 'cache'], n(m?.cache));
+  const h = m.useHierarchy;
+  out.cache = stat(m, [h ? 'total_cache' : 'cache'], m.cache);
   out.rss = stat(m, [h ? 'total_rss' : 'rss', 'anon']);
   out.mappedFile = stat(m, [h ? 'total_mapped_file' : 'mapped_file', 'file_mapped']);
   return out;
 }
 
-const blkioEntriesV1 = (list: readonly BlkioEntry[] | null | undefined): io.containerd.cgroups.v1.BlkIOEntry.$Properties[] =>
-  (list ?? []).map((e) => ({ op: e.op ?? '', device: '', major: n(e.major), minor: n(e.minor), value: n(e.value) }));
-
+/** containerd's BlkIOStat has the agent's list names; its entries add an (unknown) device name. */
 function blkioV1(b: CgroupStats['blkioStats']): io.containerd.cgroups.v1.BlkIOStat.$Properties {
-  return {
-    ioServiceBytesRecursive: blkioEntriesV1(b?.ioServiceBytesRecursive),
-    ioServicedRecursive: blkioEntriesV1(b?.ioServicedRecursive),
-    ioQueuedRecursive: blkioEntriesV1(b?.ioQueuedRecursive),
-    ioServiceTimeRecursive: blkioEntriesV1(b?.ioServiceTimeRecursive),
-    ioWaitTimeRecursive: blkioEntriesV1(b?.ioWaitTimeRecursive),
-    ioMergedRecursive: blkioEntriesV1(b?.ioMergedRecursive),
-    ioTimeRecursive: blkioEntriesV1(b?.ioTimeRecursive),
-    sectorsRecursive: blkioEntriesV1(b?.sectorsRecursive),
-  };
+  const lists = Object.entries(b) as Array<[string, readonly BlkioEntry[]]>;
+  return Object.fromEntries(lists.map(([list, entries]) => [list, entries.map((e) => ({ ...e, device: '' }))]));
 }
 
 // ---- cgroup v2 ---------------------------------------------------------------------
@@ -173,18 +145,18 @@ export function statsToMetricsV2(stats: Stats): MetricsV2 {
   if (!cg) return {};
   const cpu = cg.cpuStats;
   return {
-    pids: { current: n(cg.pidsStats?.current), limit: n(cg.pidsStats?.limit) },
+    pids: { ...cg.pidsStats },
     cpu: {
-      usageUsec: usec(cpu?.cpuUsage?.totalUsage),
-      userUsec: usec(cpu?.cpuUsage?.usageInUsermode),
-      systemUsec: usec(cpu?.cpuUsage?.usageInKernelmode),
-      nrPeriods: n(cpu?.throttlingData?.periods),
-      nrThrottled: n(cpu?.throttlingData?.throttledPeriods),
-      throttledUsec: usec(cpu?.throttlingData?.throttledTime),
+      usageUsec: usec(cpu.cpuUsage.totalUsage),
+      userUsec: usec(cpu.cpuUsage.usageInUsermode),
+      systemUsec: usec(cpu.cpuUsage.usageInKernelmode),
+      nrPeriods: cpu.throttlingData.periods,
+      nrThrottled: cpu.throttlingData.throttledPeriods,
+      throttledUsec: usec(cpu.throttlingData.throttledTime),
     },
     memory: memoryV2(cg.memoryStats),
     io: { usage: ioV2(cg.blkioStats) },
-    hugetlb: bySize(cg.hugetlbStats).map(([pagesize, h]) => ({ current: n(h.usage), max: n(h.maxUsage), pagesize })),
+    hugetlb: bySize(cg.hugetlbStats).map(([pagesize, h]) => ({ current: h.usage, max: h.maxUsage, pagesize })),
   };
 }
 
@@ -225,13 +197,8 @@ const MEMORY_V2_KEYS: ReadonlyArray<readonly [NumericKeys<MemoryV2>, ...string[]
   ['thpCollapseAlloc', 'thp_collapse_alloc'],
 ];
 
-function memoryV2(m: MemoryStats | null | undefined): MemoryV2 {
-  const out: MemoryV2 = {
-    usage: n(m?.usage?.usage),
-    usageLimit: n(m?.usage?.limit),
-    swapUsage: n(m?.swapUsage?.usage),
-    swapLimit: n(m?.swapUsage?.limit),
-  };
+function memoryV2(m: MemoryStats): MemoryV2 {
+  const out: MemoryV2 = { usage: m.usage.usage, usageLimit: m.usage.limit, swapUsage: m.swapUsage.usage, swapLimit: m.swapUsage.limit };
   for (const [field, ...keys] of MEMORY_V2_KEYS) out[field] = stat(m, keys);
   return out;
 }
@@ -240,23 +207,23 @@ function memoryV2(m: MemoryStats | null | undefined): MemoryV2 {
 function ioV2(b: CgroupStats['blkioStats']): io.containerd.cgroups.v2.IOEntry.$Properties[] {
   const devices = new Map<string, { major: number; minor: number; rbytes: number; wbytes: number; rios: number; wios: number }>();
   const device = (e: BlkioEntry) => {
-    const key = `${n(e.major)}:${n(e.minor)}`;
+    const key = `${e.major}:${e.minor}`;
     let d = devices.get(key);
-    if (!d) devices.set(key, (d = { major: n(e.major), minor: n(e.minor), rbytes: 0, wbytes: 0, rios: 0, wios: 0 }));
+    if (!d) devices.set(key, (d = { major: e.major, minor: e.minor, rbytes: 0, wbytes: 0, rios: 0, wios: 0 }));
     return d;
   };
-  for (const e of b?.ioServiceBytesRecursive ?? []) {
-    const op = (e.op ?? '').toLowerCase();
+  for (const e of b.ioServiceBytesRecursive) {
+    const op = e.op.toLowerCase();
     // Kata's shim also takes rios/wios from this list, so accept them here too.
-    if (op === 'read') device(e).rbytes = n(e.value);
-    else if (op === 'write') device(e).wbytes = n(e.value);
-    else if (op === 'rios') device(e).rios = n(e.value);
-    else if (op === 'wios') device(e).wios = n(e.value);
+    if (op === 'read') device(e).rbytes = e.value;
+    else if (op === 'write') device(e).wbytes = e.value;
+    else if (op === 'rios') device(e).rios = e.value;
+    else if (op === 'wios') device(e).wios = e.value;
   }
-  for (const e of b?.ioServicedRecursive ?? []) {
-    const op = (e.op ?? '').toLowerCase();
-    if (op === 'read') device(e).rios = n(e.value);
-    else if (op === 'write') device(e).wios = n(e.value);
+  for (const e of b.ioServicedRecursive) {
+    const op = e.op.toLowerCase();
+    if (op === 'read') device(e).rios = e.value;
+    else if (op === 'write') device(e).wios = e.value;
   }
   return [...devices.values()];
 }
