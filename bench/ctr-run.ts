@@ -1,39 +1,24 @@
 // containerd figures, measured side by side in one run against a private containerd 1.6:
 // `ctr run --rm IMAGE echo hi` with our shim and with io.containerd.runc.v2; the wall
 // time of the shim's `start`; the shim daemon's RSS and PSS with one idle pod.
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startContainerd } from '../test/support/containerd.js';
 import { importBusybox } from '../test/support/images.js';
 import { testVmConfig } from '../test/vm/vm-config.js';
+import { parseSmapsRollup } from './footprint.js';
+import { startTimes, timingShim } from './shim-timing.js';
 
-const DIST = join(import.meta.dirname, '../dist');
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-
-function smapsRollup(pid: number): { rssKiB: number; pssKiB: number } {
-  const text = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
-  const kib = (k: string): number => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? NaN);
-  return { rssKiB: kib('Rss'), pssKiB: kib('Pss') };
-}
 
 export async function benchCtrRun(runs = 3): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-ctr-'));
   const bin = join(dir, 'bin');
   mkdirSync(bin);
-  // A timing wrapper around `start` only; every other invocation is the shim itself.
   const timings = join(dir, 'start-ms');
-  writeFileSync(
-    join(bin, 'containerd-shim-kata-v2'),
-    `#!/bin/bash
-case " $* " in
-  *" start "*) t0=$(date +%s%N); node ${DIST}/containerd-shim-kata-v2.mjs "$@"; rc=$?; echo $(( ($(date +%s%N) - t0) / 1000000 )) >> ${timings}; exit $rc ;;
-  *) exec node ${DIST}/containerd-shim-kata-v2.mjs "$@" ;;
-esac
-`,
-  );
-  chmodSync(join(bin, 'containerd-shim-kata-v2'), 0o755);
+  timingShim(bin, timings);
   await testVmConfig(dir);
   const cd = await startContainerd({ extraPath: [bin], env: { KATA_CONF_FILE: join(dir, 'configuration.toml') }, debugLevel: 'info' });
   try {
@@ -57,12 +42,12 @@ esac
         ?.trim()
         .split(/\s+/)[0],
     );
-    const mem = smapsRollup(shimPid);
+    const mem = parseSmapsRollup(readFileSync(`/proc/${shimPid}/smaps_rollup`, 'utf8'));
     await cd.ctr(['task', 'kill', '-s', 'KILL', 'bench-idle'], { timeoutMs: 30_000 });
     await new Promise((r) => setTimeout(r, 1000));
     await cd.ctr(['task', 'delete', 'bench-idle'], { timeoutMs: 60_000 });
     await cd.ctr(['container', 'delete', 'bench-idle'], { timeoutMs: 30_000 });
-    const starts = readFileSync(timings, 'utf8').trim().split('\n').map(Number);
+    const starts = startTimes(timings);
     console.log(
       [
         `ctr run --rm IMAGE echo hi (${runs} runs each, median [all]):`,

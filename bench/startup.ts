@@ -4,16 +4,16 @@
 // bench/vm-boot.ts measures them), the shim's `start` wall time (as bench/ctr-run.ts
 // measures it), and 5 pods started at once next to one.
 // Run: npx tsx bench/startup.ts [rounds]   (3 by default)
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startContainerd, type Containerd } from '../test/support/containerd.js';
 import { importBusybox } from '../test/support/images.js';
 import { testVmConfig } from '../test/vm/vm-config.js';
 import { RUNTIME } from '../test/e2e/kata-env.js';
+import { startTimes, timingShim } from './shim-timing.js';
 import { benchVmBoot } from './vm-boot.js';
 
-const DIST = join(import.meta.dirname, '../dist');
 const AT_ONCE = 5;
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
@@ -32,25 +32,6 @@ interface StartupFigures {
   atOnceMs: number[];
   /** From vm-boot.ts's agent boot: MemTotal − MemAvailable in the guest, and MemTotal (MiB). */
   guestMemMiB: { used: number[]; total: number };
-}
-
-/** A timing wrapper around `start` only, as bench/ctr-run.ts has it; every other invocation is the shim itself. */
-function timingShim(bin: string, timings: string): void {
-  writeFileSync(
-    join(bin, 'containerd-shim-kata-v2'),
-    `#!/bin/bash
-case " $* " in
-  *" start "*) t0=$(date +%s%N); node ${DIST}/containerd-shim-kata-v2.mjs "$@"; rc=$?; echo $(( ($(date +%s%N) - t0) / 1000000 )) >> ${timings}; exit $rc ;;
-  *) exec node ${DIST}/containerd-shim-kata-v2.mjs "$@" ;;
-esac
-`,
-  );
-  chmodSync(join(bin, 'containerd-shim-kata-v2'), 0o755);
-}
-
-/** The `start` wall times recorded so far. */
-function startTimes(timings: string): number[] {
-  return existsSync(timings) ? readFileSync(timings, 'utf8').trim().split('\n').filter(Boolean).map(Number) : [];
 }
 
 /** bench/vm-boot.ts prints its own block per call; one round of it runs quietly inside ours. */
