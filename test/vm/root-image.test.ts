@@ -34,10 +34,10 @@ interface GuestView {
   readonly agentCommand: string;
 }
 
-async function bootAndProbe(dir: string, qemuExtra: string): Promise<{ vm: SandboxVm; view: GuestView }> {
+async function bootAndProbe(dir: string, qemu: { nvdimm: boolean; reclaim: boolean }): Promise<{ vm: SandboxVm; view: GuestView }> {
   mkdirSync(join(dir, 'shared/probe/rootfs'), { recursive: true });
   makeBusyboxRootfs(join(dir, 'shared/probe/rootfs'));
-  const config = await testVmConfig(dir, { qemuExtra });
+  const config = await testVmConfig(dir, { qemuExtra: `disable_image_nvdimm = ${!qemu.nvdimm}`, reclaimGuestFreedMemory: qemu.reclaim });
   const vm = await bootSandboxVm({ sandboxId: 'it-root', config, sharedDir: join(dir, 'shared'), runDir: join(dir, 'vm'), vcpus: 1, memoryMiB: 512, log });
   await vm.agent.createSandbox({ sandboxId: 'it-root', hostname: 'h', storages: [sharedFsStorage()] });
   const spec = ociSpec(`${GUEST_SHARED_DIR}/probe/rootfs`, ['sh', '-c', PROBE]);
@@ -98,7 +98,7 @@ describe('the root image on the real guest', () => {
 
   it('boots from the NVDIMM with a DAX root, and the balloon reports free pages', async () => {
     dir = mkdtempSync(join(tmpdir(), 'vm-root-nvdimm-'));
-    const booted = await bootAndProbe(dir, 'disable_image_nvdimm = false\nreclaim_guest_freed_memory = true');
+    const booted = await bootAndProbe(dir, { nvdimm: true, reclaim: true });
     vm = booted.vm;
     const [device, , fstype, options] = booted.view.rootMount;
     expect(device).toBe('/dev/pmem0');
@@ -122,7 +122,7 @@ describe('the root image on the real guest', () => {
 
   it('falls back to virtio-blk without DAX when disable_image_nvdimm = true, without a balloon', async () => {
     dir = mkdtempSync(join(tmpdir(), 'vm-root-blk-'));
-    const booted = await bootAndProbe(dir, 'disable_image_nvdimm = true\nreclaim_guest_freed_memory = false');
+    const booted = await bootAndProbe(dir, { nvdimm: false, reclaim: false });
     vm = booted.vm;
     const [device, , fstype, options] = booted.view.rootMount;
     expect(device).toBe('/dev/vda1');

@@ -16,6 +16,8 @@ export interface TestVmConfig {
   defaultMaxVcpus?: number;
   memorySlots?: number;
   kernelParams?: string;
+  /** Free page reporting, as the shipped configuration has it; default true. */
+  reclaimGuestFreedMemory?: boolean;
   /** TOML lines added to [hypervisor.qemu]. */
   qemuExtra?: string;
   /** TOML appended at the end (after [agent.kata]). */
@@ -39,7 +41,8 @@ memory_slots = ${o.memorySlots ?? 10}
 shared_fs = "virtio-fs"
 virtio_fs_daemon = "/usr/lib/qemu/virtiofsd"
 valid_virtio_fs_daemon_paths = ["/usr/lib/qemu/virtiofsd"]
-${/reclaim_guest_freed_memory/.test(o.qemuExtra ?? '') ? '' : 'reclaim_guest_freed_memory = true\n'}${o.qemuExtra ?? ''}
+reclaim_guest_freed_memory = ${o.reclaimGuestFreedMemory ?? true}
+${o.qemuExtra ?? ''}
 
 [agent.kata]
 dial_timeout = ${o.dialTimeoutSec ?? 60}
