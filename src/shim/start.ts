@@ -45,10 +45,9 @@ export async function startShim(req: Pick<StartRequest, 'flags' | 'env' | 'confi
 
   const path = shimSocketPath(flags.address, flags.namespace, flags.id);
   const address = toUnixAddress(path);
-  const state = await probeSocket(path);
-  if (state === 'live') return reuse(bundle, path, address, flags.id);
-  if (state === 'stale') await rm(path, { force: true });
+  if ((await probeSocket(path)) === 'live') return reuse(bundle, path, address, flags.id);
 
+  // Replaces a stale socket a dead shim left, never a live one (socket.ts).
   const listener = await bindShimSocket(path);
   // The socket is ours from here: a start that fails removes it.
   const daemon = await launchDaemon(opts.daemonCommand ?? selfCommand(), flags, bundle, env, listener).catch(async (err: unknown) => {
