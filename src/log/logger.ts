@@ -82,7 +82,7 @@ const causedBy = (err: Error, pick: (e: Error) => string | undefined, sep: strin
 };
 
 /** pino's standard `err` serializer: type, message and stack with their causes, own fields. */
-export function serializeError(err: Error): Record<string, unknown> {
+function serializeError(err: Error): Record<string, unknown> {
   const out: Record<string, unknown> = { type: err.constructor?.name ?? 'Error', message: causedBy(err, (e) => e.message, ': '), stack: causedBy(err, (e) => e.stack, '\ncaused by: ') };
   for (const [k, v] of Object.entries(err)) if (!(k in out) && k !== 'cause') out[k] = v;
   return out;
@@ -151,7 +151,7 @@ class JsonLogger implements Logger {
       let text = msg;
       if (typeof first === 'string') text = first;
       else if (first instanceof Error) {
-        fields = `"err":${stringify(serializeError(first) as Record<string, unknown>)}`;
+        fields = `"err":${stringify(serializeError(first))}`;
         text ??= first.message;
       } else fields = stringify(first as Record<string, unknown>).slice(1, -1);
       const tail = [fields, text === undefined ? '' : `"msg":${JSON.stringify(text)}`].filter(Boolean).join(',');
