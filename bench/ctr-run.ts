@@ -1,26 +1,17 @@
 // containerd figures, measured side by side in one run against a private containerd 1.6:
 // `ctr run --rm IMAGE echo hi` with our shim and with io.containerd.runc.v2; the wall
 // time of the shim's `start`; the shim daemon's RSS and PSS with one idle pod.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startContainerd } from '../test/support/containerd.js';
 import { importBusybox } from '../test/support/images.js';
-import { testVmConfig } from '../test/vm/vm-config.js';
 import { parseSmapsRollup } from './footprint.js';
-import { startTimes, timingShim } from './shim-timing.js';
+import { startTimes, timedShimContainerd } from './shim-timing.js';
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 export async function benchCtrRun(runs = 3): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'bench-ctr-'));
-  const bin = join(dir, 'bin');
-  mkdirSync(bin);
-  const timings = join(dir, 'start-ms');
-  timingShim(bin, timings);
-  await testVmConfig(dir);
-  const cd = await startContainerd({ extraPath: [bin], env: { KATA_CONF_FILE: join(dir, 'configuration.toml') }, debugLevel: 'info' });
+  const { dir, cd, timings } = await timedShimContainerd('bench-ctr-');
   try {
     const image = await importBusybox(cd);
     const kata: number[] = [];

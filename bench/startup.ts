@@ -4,14 +4,12 @@
 // bench/vm-boot.ts measures them), the shim's `start` wall time (as bench/ctr-run.ts
 // measures it), and 5 pods started at once next to one.
 // Run: npx tsx bench/startup.ts [rounds]   (3 by default)
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { startContainerd, type Containerd } from '../test/support/containerd.js';
+import type { Containerd } from '../test/support/containerd.js';
 import { importBusybox } from '../test/support/images.js';
-import { testVmConfig } from '../test/vm/vm-config.js';
 import { RUNTIME } from '../test/e2e/kata-env.js';
-import { startTimes, timingShim } from './shim-timing.js';
+import { startTimes, timedShimContainerd } from './shim-timing.js';
 import { benchVmBoot } from './vm-boot.js';
 
 const AT_ONCE = 5;
@@ -73,13 +71,7 @@ async function startTogether(cd: Containerd, image: string, ids: string[]): Prom
 }
 
 export async function benchStartup(rounds = 3): Promise<StartupFigures> {
-  const dir = mkdtempSync(join(tmpdir(), 'bench-startup-'));
-  const bin = join(dir, 'bin');
-  mkdirSync(bin);
-  const timings = join(dir, 'start-ms');
-  timingShim(bin, timings);
-  await testVmConfig(dir);
-  const cd = await startContainerd({ extraPath: [bin], env: { KATA_CONF_FILE: join(dir, 'configuration.toml') }, debugLevel: 'info' });
+  const { dir, cd, timings } = await timedShimContainerd('bench-startup-');
   const fig: StartupFigures = { bareInitMs: [], agentReadyMs: [], ctrRunRmMs: [], shimStartMs: [], shimStartAtOnceMs: [], oneMs: [], atOnceMs: [], guestMemMiB: { used: [], total: NaN } };
   try {
     const image = await importBusybox(cd);
