@@ -43,6 +43,7 @@ export const QEMU_DEFAULTS: QemuConfig = deepFreeze({
   machineAccelerators: '',
   cpuFeatures: 'pmu=off',
   accel: 'auto',
+  tcgTbSizeMiB: 0,
   defaultVcpus: 1,
   defaultMaxVcpus: 0,
   defaultMemoryMiB: 2048,

@@ -58,6 +58,11 @@ export interface QemuConfig {
   readonly machineAccelerators: string;
   readonly cpuFeatures: string;
   readonly accel: Accel;
+  /**
+   * Under TCG, the translation cache in MiB (QEMU's `tb-size`, our own key), with all vCPUs
+   * on one TCG thread; 0: QEMU's own (1 GiB, a thread per vCPU). See docs/performance.md.
+   */
+  readonly tcgTbSizeMiB: number;
   /** May be fractional (Kata 3.x); the VM boots with ceil(defaultVcpus). */
   readonly defaultVcpus: number;
   readonly defaultMaxVcpus: number;

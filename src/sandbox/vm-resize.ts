@@ -42,6 +42,8 @@ export async function resizeVm(vm: ResizableVm, target: ResizeTarget, log: Logge
   if (target.vcpus !== before.vcpus && canChange) {
     vcpus = await hypervisor.resizeVcpus(target.vcpus);
     if (vcpus.current > before.vcpus) await agent.onlineCpuMem({ nbCpus: vcpus.current, cpuOnly: true });
+  } else if (target.vcpus !== before.vcpus) {
+    vcpus = { current: before.vcpus, limitedBy: `this VM cannot hot-${target.vcpus > before.vcpus ? 'add' : 'unplug'} vCPUs` };
   }
   logHotplug(log, 'memory', before.memoryMiB, memoryMiB, target.memoryMiB, target.why?.memory, target.why?.trigger);
   logHotplug(log, 'vcpus', before.vcpus, vcpus, target.vcpus, target.why?.vcpus, target.why?.trigger);

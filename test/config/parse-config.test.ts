@@ -34,6 +34,7 @@ firmware = "/opt/kata/share/ovmf/OVMF.fd"
 machine_accelerators = " kernel_irqchip=on , ,nvdimm=on"
 cpu_features = "pmu=off,+vmx"
 accel = "tcg"
+tcg_tb_size = 128
 default_vcpus = 1.5
 default_maxvcpus = 3
 default_memory = 1024
@@ -117,6 +118,7 @@ describe('parseConfig: Kata keys', () => {
       machineAccelerators: 'kernel_irqchip=on,nvdimm=on',
       cpuFeatures: 'pmu=off,+vmx',
       accel: 'tcg',
+      tcgTbSizeMiB: 128,
       defaultVcpus: 1.5,
       defaultMaxVcpus: 3,
       defaultMemoryMiB: 1024,
@@ -213,6 +215,7 @@ describe('parseConfig: defaults', () => {
       kernelParams: 'cgroup_no_v1=all systemd.unified_cgroup_hierarchy=1',
       enableAnnotations: ['enable_iommu', 'kernel_params', 'kernel_verity_params'],
       cpuFeatures: 'pmu=off',
+      tcgTbSizeMiB: 0,
       machineAccelerators: '',
       firmware: '',
       accel: 'auto',
@@ -329,6 +332,9 @@ describe('parseConfig: errors', () => {
     ['default_memory = 1.5', 'default_memory = 1.5: expected an integer number of MiB'],
     ['shared_fs = "nfs"', 'shared_fs = "nfs": expected one of "virtio-fs", "virtio-9p", "virtio-fs-nydus", "none"'],
     ['accel = "hvf"', 'accel = "hvf": expected one of "kvm", "tcg", "auto"'],
+    ['tcg_tb_size = 16', "tcg_tb_size = 16: expected 0 (QEMU's own size) or at least 32 MiB"],
+    ['tcg_tb_size = 4096', 'tcg_tb_size = 4096: expected an integer number of MiB no larger than 2048'],
+    ['tcg_tb_size = 64.5', 'tcg_tb_size = 64.5: expected an integer number of MiB'],
     ['extra_monitor_socket = "telnet"', 'extra_monitor_socket = "telnet": expected one of "", "hmp", "qmp", "qmp-pretty"'],
     ['enable_debug = "yes"', 'enable_debug = "yes": expected true or false'],
     ['kernel = "vmlinux"', 'kernel = "vmlinux": expected an absolute path or ""'],

@@ -48,16 +48,22 @@ describe('qemuArgs', () => {
     expect(values(args, '-cpu')).toEqual(['max']);
   });
 
-  it('names the accelerator with its own -accel and leaves TCG\'s translation cache at QEMU\'s size', () => {
+  it('names the accelerator with its own -accel and leaves TCG\'s translation cache at QEMU\'s size unless bounded', () => {
     const args = qemuArgs(spec);
-    // A bounded cache (tb-size) makes vCPU hotplug abort QEMU 7.2 once the cache is full.
     expect(values(args, '-accel')).toEqual(['tcg']);
     expect(args.join(' ')).not.toContain('accel=');
     expect(args.join(' ')).not.toContain('tb-size');
   });
 
+  it('bounds TCG\'s translation cache only with every vCPU on one TCG thread', () => {
+    // A bounded multi-threaded cache makes vCPU hotplug abort QEMU 7.2 once the cache is full.
+    const args = qemuArgs({ ...spec, tcgTbSizeMiB: 64 });
+    expect(values(args, '-accel')).toEqual(['tcg,thread=single,tb-size=64']);
+    expect(args.join(' ')).not.toContain('accel=');
+  });
+
   it('uses the host CPU model under KVM, no tb-size, and appends cpu features and machine accelerators', () => {
-    const args = qemuArgs({ ...spec, accel: 'kvm', cpuFeatures: 'pmu=off', machineAccelerators: 'kernel_irqchip=on' });
+    const args = qemuArgs({ ...spec, accel: 'kvm', tcgTbSizeMiB: 64, cpuFeatures: 'pmu=off', machineAccelerators: 'kernel_irqchip=on' });
     expect(values(args, '-cpu')).toEqual(['host,pmu=off']);
     expect(values(args, '-machine')).toEqual(['q35,kernel_irqchip=on']);
     expect(values(args, '-accel')).toEqual(['kvm']);
@@ -234,6 +240,12 @@ describe('qemuLaunchSpec', () => {
       protocol: 'qmp',
       socketPath: '/run/vc/vm/s/extra-monitor.sock',
     });
+  });
+
+  it('bounds TCG\'s translation cache by tcg_tb_size under TCG only; 0 leaves QEMU\'s own', () => {
+    expect(launch(QEMU_DEFAULTS).tcgTbSizeMiB).toBeUndefined();
+    expect(launch({ ...QEMU_DEFAULTS, tcgTbSizeMiB: 96 }).tcgTbSizeMiB).toBe(96);
+    expect(launch({ ...QEMU_DEFAULTS, tcgTbSizeMiB: 96 }, { ...inputs, accel: 'kvm' as never }).tcgTbSizeMiB).toBeUndefined();
   });
 
   it('uses vhost-vsock with the claimed CID and descriptor, virtio-serial without a CID', () => {

@@ -1,50 +1,87 @@
 // CPU and memory hotplug on the real guest: QMP device_add through the QEMU driver,
 // onlining by the agent, seen from inside a container.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
+import { probeKvm, resolveAccel, type KataConfig } from '../../src/config/index.js';
 import { bootSandboxVm, sharedFsStorage, type SandboxVm } from '../../src/sandbox/sandbox-vm.js';
 import { GUEST_SHARED_DIR } from '../../src/sandbox/shared-fs.js';
 import { resizeVm } from '../../src/sandbox/vm-resize.js';
 import { makeBusyboxRootfs, ociSpec } from '../guest/busybox-bundle.js';
-import { testVmConfig } from './vm-config.js';
+import { testVmConfig, type TestVmConfig } from './vm-config.js';
 import { readStdoutToEnd } from './agent-output.js';
 
 const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 
-describe('hotplug on the real guest', () => {
-  let dir: string;
-  let vm: SandboxVm;
-  let n = 0;
-
+/** A booted guest with a busybox rootfs to run probe containers from. */
+interface Guest {
+  readonly vm: SandboxVm;
+  readonly config: KataConfig;
   /** Runs a command in a fresh container and returns its stdout. */
-  async function run(cmd: string): Promise<string> {
-    const id = `probe${n++}`;
-    await vm.agent.createContainer({ containerId: id, spec: ociSpec(`${GUEST_SHARED_DIR}/probe/rootfs`, ['sh', '-c', cmd]) });
-    await vm.agent.startContainer(id);
-    const out = await readStdoutToEnd(vm.agent, id, id);
-    expect(await vm.agent.waitProcess(id, id)).toBe(0);
-    await vm.agent.removeContainer(id);
-    return out.trim();
-  }
+  run(cmd: string): Promise<string>;
+  stop(): Promise<void>;
+}
 
+async function bootGuest(id: string, o: TestVmConfig): Promise<Guest> {
+  const dir = mkdtempSync(join(tmpdir(), 'vm-hotplug-'));
+  mkdirSync(join(dir, 'shared/probe/rootfs'), { recursive: true });
+  makeBusyboxRootfs(join(dir, 'shared/probe/rootfs'));
+  const config = await testVmConfig(dir, o);
+  const vm = await bootSandboxVm({ sandboxId: id, config, sharedDir: join(dir, 'shared'), runDir: join(dir, 'vm'), vcpus: 1, memoryMiB: 512, log });
+  await vm.agent.createSandbox({ sandboxId: id, hostname: 'h', storages: [sharedFsStorage()] });
+  let n = 0;
+  return {
+    vm,
+    config,
+    async run(cmd) {
+      const cid = `probe${n++}`;
+      await vm.agent.createContainer({ containerId: cid, spec: ociSpec(`${GUEST_SHARED_DIR}/probe/rootfs`, ['sh', '-c', cmd]) });
+      await vm.agent.startContainer(cid);
+      const out = await readStdoutToEnd(vm.agent, cid, cid);
+      expect(await vm.agent.waitProcess(cid, cid)).toBe(0);
+      await vm.agent.removeContainer(cid);
+      return out.trim();
+    },
+    async stop() {
+      vm.agent.close();
+      await vm.hypervisor.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * QEMU's TCG code buffer: its anonymous rwx mappings (guard pages split it), their size
+ * and how much of them is resident, in MiB.
+ */
+function tcgCodeBuffer(pid: number): { sizeMiB: number; rssMiB: number } {
+  let sizeKiB = 0;
+  let rssKiB = 0;
+  let inBuffer = false;
+  for (const line of readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
+    const header = /^[0-9a-f]+-[0-9a-f]+ (\S{4}) [0-9a-f]+ \S+ (\d+)\s*(.*)$/.exec(line);
+    if (header) inBuffer = header[1] === 'rwxp' && header[2] === '0' && header[3] === '';
+    else if (inBuffer && line.startsWith('Size:')) sizeKiB += Number(line.split(/\s+/)[1]);
+    else if (inBuffer && line.startsWith('Rss:')) rssKiB += Number(line.split(/\s+/)[1]);
+  }
+  return { sizeMiB: sizeKiB / 1024, rssMiB: rssKiB / 1024 };
+}
+
+describe('hotplug on the real guest', () => {
+  let guest: Guest;
+  let vm: SandboxVm;
+  const run = (cmd: string): Promise<string> => guest.run(cmd);
   const memTotalMiB = async (): Promise<number> => Number((await run('cat /proc/meminfo')).match(/MemTotal:\s+(\d+)/)![1]) / 1024;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'vm-hotplug-'));
-    mkdirSync(join(dir, 'shared/probe/rootfs'), { recursive: true });
-    makeBusyboxRootfs(join(dir, 'shared/probe/rootfs'));
-    const config = await testVmConfig(dir, { defaultMaxVcpus: 3, memorySlots: 2 });
-    vm = await bootSandboxVm({ sandboxId: 'it-hotplug', config, sharedDir: join(dir, 'shared'), runDir: join(dir, 'vm'), vcpus: 1, memoryMiB: 512, log });
-    await vm.agent.createSandbox({ sandboxId: 'it-hotplug', hostname: 'h', storages: [sharedFsStorage()] });
+    guest = await bootGuest('it-hotplug', { defaultMaxVcpus: 3, memorySlots: 2 });
+    vm = guest.vm;
   }, 120_000);
 
   afterAll(async () => {
-    vm?.agent.close();
-    await vm?.hypervisor.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await guest?.stop();
   });
 
   it('adds a vCPU and 256 MiB; the guest has them online', async () => {
@@ -82,4 +119,39 @@ describe('hotplug on the real guest', () => {
     expect(await run('nproc')).toBe('1');
     await vm.agent.check();
   }, 60_000);
+});
+
+// With tcg_tb_size, QEMU runs every vCPU on one TCG thread: a hot-added vCPU needs no
+// region of the (full) cache, and a vCPU is never unplugged (QEMU 7.2 aborts doing so).
+describe('hotplug on the real guest with a bounded TCG translation cache', async () => {
+  // testVmConfig leaves accel at "auto".
+  const tcg = resolveAccel('auto', await probeKvm()) === 'tcg';
+  let guest: Guest;
+
+  beforeAll(async () => {
+    if (tcg) guest = await bootGuest('it-tb-size', { defaultMaxVcpus: 2, qemuExtra: 'tcg_tb_size = 64' });
+  }, 120_000);
+
+  afterAll(async () => {
+    await guest?.stop();
+  });
+
+  it.skipIf(!tcg)('boots with the cache at tcg_tb_size and full, hot-adds a vCPU, keeps it rather than unplug it', async () => {
+    const { vm, run } = guest;
+    await run('true');
+    const buffer = tcgCodeBuffer(vm.hypervisor.pid!);
+    // QEMU's own buffer is 1 GiB: here it is the configured size (a guard page less), and
+    // a boot fills it, the state in which multi-threaded TCG aborted on a vCPU hot-add.
+    expect(buffer.sizeMiB).toBeGreaterThan(63);
+    expect(buffer.sizeMiB).toBeLessThanOrEqual(64);
+    expect(buffer.rssMiB).toBeGreaterThan(64 * 0.9);
+
+    expect((await resizeVm(vm, { vcpus: 2, memoryMiB: 512 }, log)).vcpus).toEqual({ current: 2 });
+    expect(await run('nproc')).toBe('2');
+    const r = await resizeVm(vm, { vcpus: 1, memoryMiB: 512 }, log);
+    expect(r.vcpus).toEqual({ current: 2, limitedBy: 'this VM cannot hot-unplug vCPUs' });
+    expect(await run('nproc')).toBe('2');
+    await vm.agent.check();
+    expect(vm.hypervisor.pids()).toContain(vm.hypervisor.pid);
+  }, 90_000);
 });

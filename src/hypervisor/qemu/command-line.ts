@@ -7,6 +7,8 @@ export interface QemuLaunchSpec {
   readonly name: string;
   readonly machineType: string;
   readonly accel: 'kvm' | 'tcg';
+  /** Under TCG: the translation cache's size in MiB, all vCPUs on one thread; undefined: QEMU's own. */
+  readonly tcgTbSizeMiB?: number;
   /** Extra machine options from `machine_accelerators`, e.g. "kernel_irqchip=on". */
   readonly machineAccelerators?: string;
   readonly cpuFeatures?: string;
@@ -139,13 +141,15 @@ function machineArgs(spec: QemuLaunchSpec): string[] {
 }
 
 /**
- * The accelerator, with TCG's translation cache left at QEMU's size: a bounded cache
- * (tb-size) fills during boot, and a vCPU hot-added once every TCG region is handed out
- * aborts QEMU 7.2 (tcg/region.c:372, tcg_region_initial_alloc__locked), which the pod
- * sizing tests hit at tb-size=64 (docs/performance.md).
+ * The accelerator, on its own -accel (QEMU 7.2 refuses tb-size next to `-machine accel=`).
+ * A bounded TCG cache is full after every boot, and QEMU 7.2 aborts when a vCPU thread is
+ * added then (tcg/region.c:372: each multi-threaded vCPU needs a free region of the cache),
+ * which vCPU hotplug did in the pod sizing tests. With one TCG thread for every vCPU
+ * (`thread=single`) a hot-added vCPU needs no region of its own (docs/performance.md).
  */
-function accelArgs(accel: QemuLaunchSpec['accel']): string[] {
-  return ['-accel', accel];
+function accelArgs(spec: QemuLaunchSpec): string[] {
+  if (spec.accel === 'tcg' && spec.tcgTbSizeMiB) return ['-accel', `tcg,thread=single,tb-size=${spec.tcgTbSizeMiB}`];
+  return ['-accel', spec.accel];
 }
 
 const MIB = 1024 * 1024;
@@ -188,7 +192,7 @@ export function qemuArgs(spec: QemuLaunchSpec): string[] {
   const args = [
     '-name', `sandbox-${spec.name}`,
     ...machineArgs(spec),
-    ...accelArgs(spec.accel),
+    ...accelArgs(spec),
     '-cpu', spec.cpuFeatures ? `${cpuModel},${spec.cpuFeatures}` : cpuModel,
     '-smp', `${spec.vcpus},cores=1,threads=1,sockets=${spec.maxVcpus},maxcpus=${spec.maxVcpus}`,
     ...memoryArgs(spec),

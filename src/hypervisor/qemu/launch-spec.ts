@@ -83,6 +83,7 @@ export function qemuLaunchSpec(cfg: QemuConfig, inp: LaunchInputs, fileSize: Fil
     name: inp.sandboxId,
     machineType: cfg.machineType,
     accel: inp.accel,
+    ...(inp.accel === 'tcg' && cfg.tcgTbSizeMiB > 0 ? { tcgTbSizeMiB: cfg.tcgTbSizeMiB } : {}),
     machineAccelerators: cfg.machineAccelerators || undefined,
     cpuFeatures: cfg.cpuFeatures || undefined,
     vcpus: inp.vcpus,

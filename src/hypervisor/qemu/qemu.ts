@@ -81,7 +81,9 @@ export class QemuHypervisor implements Hypervisor {
   constructor(private readonly opts: QemuOptions) {
     this.capabilities = {
       cpuHotplug: true,
-      cpuHotUnplug: true,
+      // QEMU 7.2 aborts unplugging a vCPU that shares the one TCG thread a bounded
+      // translation cache needs (qemu_thread_join: Resource deadlock avoided).
+      cpuHotUnplug: !(opts.spec.accel === 'tcg' && opts.spec.tcgTbSizeMiB),
       memoryHotplug: true,
       // QEMU 7.2 crashes when a DIMM is unplugged after a CPU was: never unplug memory.
       memoryHotUnplug: false,
@@ -173,7 +175,10 @@ export class QemuHypervisor implements Hypervisor {
   }
 
   async resizeVcpus(target: number): Promise<ResizeResult> {
-    return this.controlled().vcpus.resize(target);
+    const { vcpus } = this.controlled();
+    const current = this.resources().vcpus;
+    if (target < current && !this.capabilities.cpuHotUnplug) return { current, limitedBy: 'this VM cannot hot-unplug vCPUs' };
+    return vcpus.resize(target);
   }
 
   async resizeMemory(targetMiB: number): Promise<ResizeResult> {
