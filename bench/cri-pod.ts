@@ -54,7 +54,7 @@ async function sendMiB(env: CriEnv, ip: string, container: string, mib: number):
 export async function benchCriPods(runs = 3, mib = 100): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-cri-'));
   mkdirSync(join(dir, 'bin'));
-  symlinkSync(join(DIST, 'containerd-shim-kata-v2.mjs'), join(dir, 'bin', 'containerd-shim-kata-v2'));
+  symlinkSync(join(DIST, 'containerd-shim-kata-v2.cjs'), join(dir, 'bin', 'containerd-shim-kata-v2'));
   await testVmConfig(dir);
   const env = await startCriEnv({ extraPath: [join(dir, 'bin')], env: { KATA_CONF_FILE: join(dir, 'configuration.toml') }, debugLevel: 'info' });
   const start: Record<'kata' | 'runc', number[]> = { kata: [], runc: [] };

@@ -29,7 +29,7 @@ export async function benchCtrRun(runs = 3): Promise<void> {
     const shimPid = Number(
       execFileSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' })
         .split('\n')
-        .find((l) => l.includes('containerd-shim-kata-v2.mjs') && l.includes('-id bench-idle') && !/ (start|delete)$/.test(l.trim()))
+        .find((l) => l.includes('containerd-shim-kata-v2.cjs') && l.includes('-id bench-idle') && !/ (start|delete)$/.test(l.trim()))
         ?.trim()
         .split(/\s+/)[0],
     );

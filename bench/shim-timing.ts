@@ -15,8 +15,8 @@ function timingShim(bin: string, timings: string): void {
     join(bin, 'containerd-shim-kata-v2'),
     `#!/bin/bash
 case " $* " in
-  *" start "*) t0=$(date +%s%N); node ${DIST}/containerd-shim-kata-v2.mjs "$@"; rc=$?; echo $(( ($(date +%s%N) - t0) / 1000000 )) >> ${timings}; exit $rc ;;
-  *) exec node ${DIST}/containerd-shim-kata-v2.mjs "$@" ;;
+  *" start "*) t0=$(date +%s%N); node ${DIST}/containerd-shim-kata-v2.cjs "$@"; rc=$?; echo $(( ($(date +%s%N) - t0) / 1000000 )) >> ${timings}; exit $rc ;;
+  *) exec node ${DIST}/containerd-shim-kata-v2.cjs "$@" ;;
 esac
 `,
   );

@@ -2,8 +2,9 @@
 // kata-agent and kata-runtime are one self-contained file each (the agent is copied alone
 // into the guest image). The shim is split: containerd runs `start` and `delete` for every
 // container, and parsing the daemon's 1 MB of code (most of it generated protobuf code)
-// would dominate them, so dist/containerd-shim-kata-v2.mjs is a small entry and each action
-// imports its own chunks from dist/chunks/ (src/shim/main.ts).
+// would dominate them, so dist/containerd-shim-kata-v2.cjs is a small entry, one CommonJS
+// file (Node starts it without its ESM loader), and every module it imports lazily (the
+// daemon, delete's cleanup: src/shim/main.ts) is an ESM chunk of its own in dist/chunks/.
 import { build } from 'esbuild';
 import { chmodSync, mkdirSync, readFileSync, readdirSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, relative } from 'node:path';
@@ -12,6 +13,8 @@ import { fileURLToPath } from 'node:url';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const dist = join(root, 'dist');
 export const SHIM_ENTRY = 'containerd-shim-kata-v2';
+/** The shim's entry file in dist/: CommonJS, which Node runs sooner than an ES module. */
+export const SHIM_ENTRY_FILE = `${SHIM_ENTRY}.cjs`;
 const CHUNKS = 'chunks';
 
 const common = {
@@ -29,22 +32,73 @@ const common = {
   },
 };
 
-/** The shim's split build; `write: false` gives the metafile alone (test/shim/start-imports.test.ts). */
-export function buildShim({ write = true } = {}) {
+/**
+ * The shim's entry: everything `start`, `delete`'s flag handling and `-v` need, in one
+ * CommonJS file. Each import() in it stays an import() of `./chunks/<module name>.mjs`;
+ * the modules so imported are collected in `lazy` (their name to their source path).
+ */
+function buildShimEntry(lazy, write) {
   return build({
     ...common,
-    // Whitespace too: the daemon keeps its source for its whole life (V8 compiles
-    // lazily), and less text parses faster. Identifiers stay, for readable stack traces.
+    format: 'cjs',
+    // Whitespace too: less text parses faster. Identifiers stay, for readable stack traces.
     minifyWhitespace: true,
     entryPoints: [join(root, 'shim', `${SHIM_ENTRY}.ts`)],
-    outdir: dist,
+    outfile: join(dist, SHIM_ENTRY_FILE),
+    define: { 'import.meta.url': '__import_meta_url' },
+    banner: { js: "#!/usr/bin/env node\n'use strict';\nconst __import_meta_url = require('node:url').pathToFileURL(__filename).href;" },
+    metafile: true,
+    write,
+    plugins: [
+      {
+        name: 'lazy-chunks',
+        setup(b) {
+          b.onResolve({ filter: /^\./, namespace: 'file' }, async (args) => {
+            if (args.kind !== 'dynamic-import' || !args.importer.startsWith(join(root, 'src'))) return undefined;
+            const source = relative(root, join(args.resolveDir, args.path.replace(/\.js$/, '.ts')));
+            const name = basename(source, '.ts');
+            if (lazy.has(name) && lazy.get(name) !== source) return { errors: [{ text: `two lazily imported modules are both named ${name}` }] };
+            lazy.set(name, source);
+            return { path: `./${CHUNKS}/${name}.mjs`, external: true };
+          });
+        },
+      },
+    ],
+  });
+}
+
+/** The modules the entry imports lazily, each an ES module of its own name in dist/chunks/, sharing hashed chunks. */
+function buildShimChunks(lazy, write) {
+  return build({
+    ...common,
+    // The daemon keeps its source for its whole life (V8 compiles lazily): less is better.
+    minifyWhitespace: true,
+    entryPoints: Object.fromEntries([...lazy].map(([name, source]) => [name, join(root, source)])),
+    outdir: join(dist, CHUNKS),
     splitting: true,
     entryNames: '[name]',
-    chunkNames: `${CHUNKS}/[name]-[hash]`,
+    chunkNames: '[name]-[hash]',
     outExtension: { '.js': '.mjs' },
     metafile: true,
     write,
   });
+}
+
+/**
+ * The shim's two builds, entry first (it finds the lazy modules); `write: false` gives the
+ * output files and one metafile of both without touching dist/ (test/shim/start-imports.test.ts).
+ */
+export async function buildShim({ write = true } = {}) {
+  const lazy = new Map();
+  const entry = await buildShimEntry(lazy, write);
+  const chunks = await buildShimChunks(lazy, write);
+  return {
+    outputFiles: [...(entry.outputFiles ?? []), ...(chunks.outputFiles ?? [])],
+    metafile: {
+      inputs: { ...entry.metafile.inputs, ...chunks.metafile.inputs },
+      outputs: { ...entry.metafile.outputs, ...chunks.metafile.outputs },
+    },
+  };
 }
 
 /** One self-contained executable (every entry but the shim); `write: false` gives the metafile alone. */
@@ -80,6 +134,8 @@ function pruneChunks(metafile) {
   for (const f of readdirSync(dir)) {
     if (!current.has(join(CHUNKS, f))) rmSync(join(dir, f), { force: true });
   }
+  // The entry was an ES module until 2026-12: no symlink may keep starting that one.
+  rmSync(join(dist, `${SHIM_ENTRY}.mjs`), { force: true });
 }
 
 /**
@@ -114,7 +170,7 @@ async function bundleAll() {
     ...names.map(async (name) => {
       if (name === SHIM_ENTRY) pruneChunks(writeOutputs(await buildShim({ write: false })).metafile);
       else writeOutputs(await buildSingle(name, { write: false }));
-      chmodSync(join(dist, `${name}.mjs`), 0o755);
+      chmodSync(join(dist, name === SHIM_ENTRY ? SHIM_ENTRY_FILE : `${name}.mjs`), 0o755);
     }),
   ]);
 }

@@ -28,7 +28,8 @@ echo "== kata-runtime check ($conf)"
 node dist/kata-runtime.mjs --kata-config="$conf" check
 
 mkdir -p "$demo/bin"
-for name in containerd-shim-kata-v2 kata-monitor; do ln -s "$repo/dist/$name.mjs" "$demo/bin/$name"; done
+ln -s "$repo/dist/containerd-shim-kata-v2.cjs" "$demo/bin/containerd-shim-kata-v2"
+ln -s "$repo/dist/kata-monitor.mjs" "$demo/bin/kata-monitor"
 cat >"$demo/containerd.toml" <<TOML
 version = 2
 root = "$demo/root"

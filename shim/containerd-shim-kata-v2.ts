@@ -1,5 +1,5 @@
 // containerd-shim-kata-v2: the containerd shim v2 executable; logic lives in src/shim.
-// No shebang here: scripts/bundle.mjs adds it to dist/containerd-shim-kata-v2.mjs, a small
+// No shebang here: scripts/bundle.mjs adds it to dist/containerd-shim-kata-v2.cjs, a small
 // entry whose actions load their own chunks from dist/chunks/ (`start` loads no daemon code).
 import { fileURLToPath } from 'node:url';
 import { daemonCommand } from '../src/shim/daemon-launch.js';

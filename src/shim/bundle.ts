@@ -1,7 +1,9 @@
 // The bundle directory containerd gives the shim (its cwd): config.json in, `address`,
 // `shim.pid` out. Output files are written atomically (`.name` then rename) because
 // containerd may read them at any time after a restart.
-import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+// Synchronous: the files are a few bytes to a few KB, and `start`, on every pod's critical
+// path, then needs no trip through libuv's thread pool (nor starts its threads).
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Spec } from '../oci/runtime-spec.js';
 import { invalidArgument, notFound } from '../errors/index.js';
@@ -15,11 +17,11 @@ export function bundleDir(flagBundle: string): string {
   return flagBundle || process.cwd();
 }
 
-export async function readBundleSpec(bundle: string): Promise<Spec> {
+export function readBundleSpec(bundle: string): Spec {
   const path = join(bundle, 'config.json');
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = readFileSync(path, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw notFound(`bundle ${bundle} has no config.json`);
@@ -39,13 +41,16 @@ export async function readBundleSpec(bundle: string): Promise<Spec> {
   return spec as Spec;
 }
 
-export async function writeBundleFile(bundle: string, name: string, content: string): Promise<void> {
+export function writeBundleFile(bundle: string, name: string, content: string): void {
   const tmp = join(bundle, `.${name}`);
-  await writeFile(tmp, content, { mode: 0o644 });
-  await rename(tmp, join(bundle, name));
+  writeFileSync(tmp, content, { mode: 0o644 });
+  renameSync(tmp, join(bundle, name));
 }
 
 /** Undoes writeBundleFile on a failed start, so containerd finds nothing half-written. */
-export async function removeBundleFiles(bundle: string, names: readonly string[]): Promise<void> {
-  await Promise.all(names.flatMap((n) => [rm(join(bundle, n), { force: true }), rm(join(bundle, `.${n}`), { force: true })]));
+export function removeBundleFiles(bundle: string, names: readonly string[]): void {
+  for (const n of names) {
+    rmSync(join(bundle, n), { force: true });
+    rmSync(join(bundle, `.${n}`), { force: true });
+  }
 }

@@ -14,7 +14,7 @@ import { probeSocket } from './socket.js';
 /** The sandbox (and so the shim socket) an id belongs to: a pod container's is its pod's. */
 async function owningSandbox(ctx: CleanupContext): Promise<string> {
   try {
-    const kind = containerKind((await readBundleSpec(ctx.bundle)).annotations);
+    const kind = containerKind(readBundleSpec(ctx.bundle).annotations);
     return kind.kind === 'pod-container' ? kind.sandboxId : ctx.id;
   } catch {
     return ctx.id; // no readable config.json: only the id's own records can be found

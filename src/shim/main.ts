@@ -3,8 +3,7 @@
 // Each action loads only its own modules: `start` and `delete` run for every container
 // and must not pay for parsing the daemon's code (the task service, the sandbox, the
 // generated protobuf code), which only the daemon imports (docs/performance.md).
-import { readSync, writeSync } from 'node:fs';
-import { isatty } from 'node:tty';
+import { fstatSync, readSync, writeSync } from 'node:fs';
 import { parseShimFlags, type ShimFlags } from './flags.js';
 import type { CleanupHook, TaskServiceFactory } from './shim-context.js';
 import { startReply, startRequest } from './start-request.js';
@@ -77,10 +76,11 @@ const STDIN_LIMIT = 10 << 20;
 
 /**
  * fd 0 to its end, synchronously (no stream machinery for a few bytes). containerd gives
- * a pipe it closes after writing, or /dev/null; a terminal (start run by hand) is not read.
+ * a pipe it closes after writing, or /dev/null; a terminal (start run by hand) is not read:
+ * no character device is (node:tty's isatty would cost every start loading that module).
  */
 function readStdin(): Uint8Array {
-  if (isatty(0)) return new Uint8Array(0);
+  if (isCharacterDevice(0)) return new Uint8Array(0);
   const chunks: Buffer[] = [];
   let total = 0;
   const buf = Buffer.alloc(64 * 1024);
@@ -104,6 +104,15 @@ function readStdin(): Uint8Array {
     chunks.push(Buffer.from(buf.subarray(0, n)));
   }
   return Buffer.concat(chunks);
+}
+
+/** False for a closed fd too: the read below then finds no stdin at all. */
+function isCharacterDevice(fd: number): boolean {
+  try {
+    return fstatSync(fd).isCharacterDevice();
+  } catch {
+    return false;
+  }
 }
 
 async function runDelete(flags: ShimFlags, cleanup: CleanupHook | undefined): Promise<Uint8Array> {

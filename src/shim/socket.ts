@@ -2,8 +2,7 @@
 // the daemon to inherit (as Kata's runtime-rs and containerd's Go shims do), and the
 // daemon's listener on it, all the way the Go shim library does (0711 directory, 0600
 // socket, a stale socket replaced, a live one never).
-import { chmodSync, linkSync, rmSync } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { chmodSync, linkSync, mkdirSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { basename, dirname, join } from 'node:path';
 
@@ -35,7 +34,7 @@ export function probeSocket(path: string, timeoutMs = 1000): Promise<SocketState
 /** Removes `path` when nothing listens on it; returns true if it was removed. */
 export async function removeStaleSocket(path: string): Promise<boolean> {
   if ((await probeSocket(path)) !== 'stale') return false;
-  await rm(path, { force: true });
+  rmSync(path, { force: true });
   return true;
 }
 
@@ -71,7 +70,7 @@ async function publish(tmp: string, path: string): Promise<void> {
  */
 export async function bindShimSocket(path: string): Promise<net.Server> {
   const dir = dirname(path);
-  await mkdir(dir, { recursive: true, mode: 0o711 });
+  mkdirSync(dir, { recursive: true, mode: 0o711 });
   // Shorter than `path` (a 64-hex name), so within the socket path limit whenever it is.
   const tmp = join(dir, `.${process.pid.toString(36)}-${basename(path).slice(0, 8)}`);
   rmSync(tmp, { force: true });

@@ -5,8 +5,7 @@
 // containerd runs it for every container, on the critical path of every pod start: it
 // binds the daemon's socket and hands it over instead of waiting for the daemon to boot
 // (daemon-launch.ts), and loads nothing of the daemon's code (docs/performance.md).
-import { existsSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { existsSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { CONFIG_PATH_ANNOTATION } from '../config/annotation-keys.js';
 import { shimSocketPath, toUnixAddress } from './address.js';
@@ -25,7 +24,7 @@ export interface StartOptions {
 export async function startShim(req: Pick<StartRequest, 'flags' | 'env' | 'configPath'>, opts: StartOptions = {}): Promise<string> {
   const { flags, env } = req;
   const bundle = resolve(bundleDir(flags.bundle));
-  const spec = await readBundleSpec(bundle);
+  const spec = readBundleSpec(bundle);
   const kind = containerKind(spec.annotations);
   // A pod container runs under its sandbox's configuration; the config_path annotation
   // overrides the runtime options (sandboxConfig's order), and the daemon reads the file.
@@ -39,7 +38,7 @@ export async function startShim(req: Pick<StartRequest, 'flags' | 'env' | 'confi
     const path = shimSocketPath(flags.address, flags.namespace, kind.sandboxId);
     if ((await probeSocket(path)) !== 'live') throw new Error(`sandbox ${kind.sandboxId} has no running shim (${path})`);
     const address = toUnixAddress(path);
-    await writeBundleFile(bundle, ADDRESS_FILE, address);
+    writeBundleFile(bundle, ADDRESS_FILE, address);
     return address;
   }
 
@@ -50,17 +49,17 @@ export async function startShim(req: Pick<StartRequest, 'flags' | 'env' | 'confi
   // Replaces a stale socket a dead shim left, never a live one (socket.ts).
   const listener = await bindShimSocket(path);
   // The socket is ours from here: a start that fails removes it.
-  const daemon = await launchDaemon(opts.daemonCommand ?? selfCommand(), flags, bundle, env, listener).catch(async (err: unknown) => {
-    await rm(path, { force: true });
+  const daemon = await launchDaemon(opts.daemonCommand ?? selfCommand(), flags, bundle, env, listener).catch((err: unknown) => {
+    rmSync(path, { force: true });
     throw err;
   });
   try {
-    await writeBundleFile(bundle, PID_FILE, String(daemon.pid));
-    await writeBundleFile(bundle, ADDRESS_FILE, address);
+    writeBundleFile(bundle, PID_FILE, String(daemon.pid));
+    writeBundleFile(bundle, ADDRESS_FILE, address);
   } catch (err) {
     daemon.kill();
-    await rm(path, { force: true });
-    await removeBundleFiles(bundle, [PID_FILE, ADDRESS_FILE]);
+    rmSync(path, { force: true });
+    removeBundleFiles(bundle, [PID_FILE, ADDRESS_FILE]);
     throw err;
   }
   return address;
@@ -69,7 +68,7 @@ export async function startShim(req: Pick<StartRequest, 'flags' | 'env' | 'confi
 /** A shim already serves this id (start ran twice): answer its address, as containerd expects. */
 async function reuse(bundle: string, path: string, address: string, id: string): Promise<string> {
   const { runningShimPid } = await import('./shim-connect.js');
-  await writeBundleFile(bundle, PID_FILE, String(await runningShimPid(path, id)));
-  await writeBundleFile(bundle, ADDRESS_FILE, address);
+  writeBundleFile(bundle, PID_FILE, String(await runningShimPid(path, id)));
+  writeBundleFile(bundle, ADDRESS_FILE, address);
   return address;
 }

@@ -92,7 +92,7 @@ export function createTaskService(ctx: ShimContext, deps: TaskServiceDeps = {}):
 
   const handlers: TaskService['handlers'] = {
     async Create(req) {
-      const spec = await readBundleSpec(req.bundle);
+      const spec = readBundleSpec(req.bundle);
       const kind = containerKind(spec.annotations);
       refuseHostNamespaces(req.id, spec, kind.kind === 'pod-container');
       sandbox ??= await newSandbox(kind.kind === 'pod-container' ? kind.sandboxId : req.id, spec, req.options);

@@ -34,7 +34,7 @@ export async function startKataCriEnv(o: KataCriEnvOptions = {}): Promise<KataCr
   const dir = mkdtempSync(join(tmpdir(), 'kcri-'));
   const bin = join(dir, 'bin');
   mkdirSync(bin);
-  symlinkSync(join(DIST, 'containerd-shim-kata-v2.mjs'), join(bin, 'containerd-shim-kata-v2'));
+  symlinkSync(join(DIST, 'containerd-shim-kata-v2.cjs'), join(bin, 'containerd-shim-kata-v2'));
   await testVmConfig(dir, o.vm);
   const runtimes: Record<string, Record<string, string>> = {};
   const options: string[] = [];

@@ -28,7 +28,7 @@ export async function startKataEnv(vm: TestVmConfig = {}): Promise<KataEnv> {
   const dir = mkdtempSync(join(tmpdir(), 'e2e-'));
   const bin = join(dir, 'bin');
   mkdirSync(bin);
-  symlinkSync(join(DIST, 'containerd-shim-kata-v2.mjs'), join(bin, 'containerd-shim-kata-v2'));
+  symlinkSync(join(DIST, 'containerd-shim-kata-v2.cjs'), join(bin, 'containerd-shim-kata-v2'));
   await testVmConfig(dir, vm);
   const cd = await startContainerd({ extraPath: [bin], env: { KATA_CONF_FILE: join(dir, 'configuration.toml') } });
   const image = await importBusybox(cd);

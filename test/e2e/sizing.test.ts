@@ -22,7 +22,7 @@ describe('sandbox sizing through containerd', () => {
     dir = mkdtempSync(join(tmpdir(), 'e2e-size-'));
     const bin = join(dir, 'bin');
     mkdirSync(bin);
-    symlinkSync(join(DIST, 'containerd-shim-kata-v2.mjs'), join(bin, 'containerd-shim-kata-v2'));
+    symlinkSync(join(DIST, 'containerd-shim-kata-v2.cjs'), join(bin, 'containerd-shim-kata-v2'));
     await testVmConfig(dir, { defaultMaxVcpus: 4 });
     cd = await startContainerd({ extraPath: [bin], env: { KATA_CONF_FILE: join(dir, 'configuration.toml') } });
     image = await importBusybox(cd);

@@ -13,7 +13,7 @@ import { shimTrees } from '../support/shim-leftovers.js';
 import { waitUntil } from '../support/wait.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
-const SHIM = join(ROOT, 'dist/containerd-shim-kata-v2.mjs');
+const SHIM = join(ROOT, 'dist/containerd-shim-kata-v2.cjs');
 const binDir = mkdtempSync('/tmp/shim-bin-');
 let ctrd: Containerd;
 let image: string;

@@ -19,7 +19,7 @@ import { runCommand, type CommandResult } from '../support/run-command.js';
 import { waitUntil } from '../support/wait.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
-const SHIM = join(ROOT, 'dist/containerd-shim-kata-v2.mjs');
+const SHIM = join(ROOT, 'dist/containerd-shim-kata-v2.cjs');
 const TMP = mkdtempSync('/tmp/shim-lc-');
 /** A containerd address nobody listens on: the shim only hashes it into socket paths. */
 const ADDRESS = join(TMP, 'containerd.sock');
