@@ -206,11 +206,22 @@ describe('pod NICs', () => {
   });
 
   it('execs QEMU inside the pod network namespace through nsenter, QEMU directly otherwise', () => {
-    expect(qemuCommand(spec).file).toBe('/usr/bin/qemu-system-x86_64');
-    const inNs = qemuCommand({ ...spec, netns: '/var/run/netns/cni-1', nics: [nic] });
+    const kvm = { ...spec, accel: 'kvm' as const };
+    expect(qemuCommand(kvm)).toEqual({ file: '/usr/bin/qemu-system-x86_64', args: qemuArgs(kvm), inheritFds: [] });
+    const inNs = qemuCommand({ ...kvm, netns: '/var/run/netns/cni-1', nics: [nic] });
     expect(inNs.file).toBe('nsenter');
     expect(inNs.args.slice(0, 3)).toEqual(['--net=/var/run/netns/cni-1', '--', '/usr/bin/qemu-system-x86_64']);
-    expect(inNs.args.slice(3)).toEqual(qemuArgs({ ...spec, netns: '/var/run/netns/cni-1', nics: [nic] }));
+    expect(inNs.args.slice(3)).toEqual(qemuArgs({ ...kvm, netns: '/var/run/netns/cni-1', nics: [nic] }));
+  });
+
+  it('runs QEMU under TCG as a batch job (SCHED_BATCH through chrt, which execs it), in the namespace too', () => {
+    const cmd = qemuCommand(spec);
+    expect(cmd.file).toBe('chrt');
+    expect(cmd.args.slice(0, 3)).toEqual(['--batch', '0', '/usr/bin/qemu-system-x86_64']);
+    expect(cmd.args.slice(3)).toEqual(qemuArgs(spec));
+    const inNs = qemuCommand({ ...spec, netns: '/var/run/netns/cni-1', nics: [nic] });
+    expect(inNs.file).toBe('nsenter');
+    expect(inNs.args.slice(0, 5)).toEqual(['--net=/var/run/netns/cni-1', '--', 'chrt', '--batch', '0']);
   });
 
   it('uses vhost-net only under KVM, with /dev/vhost-net, unless disable_vhost_net', () => {

@@ -2,11 +2,12 @@
 // run by the project's agent inside the VM; an exec in the same VM; then a stop that
 // leaves nothing behind.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { mkdtempSync, mkdirSync, rmSync, existsSync, readFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync, existsSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { pino } from 'pino';
+import { probeKvm, resolveAccel } from '../../src/config/index.js';
 import { bootSandboxVm, sharedFsStorage, type SandboxVm } from '../../src/sandbox/sandbox-vm.js';
 import { GUEST_SHARED_DIR } from '../../src/sandbox/shared-fs.js';
 import { Code, RuntimeError } from '../../src/errors/index.js';
@@ -45,6 +46,17 @@ describe('a container inside the real guest VM', () => {
   afterAll(async () => {
     await vm?.hypervisor.stop();
     rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('runs QEMU itself (the pid containerd is told) as a batch job under TCG, every thread of it', async () => {
+    if (resolveAccel('auto', await probeKvm()) !== 'tcg') return; // testVmConfig leaves accel at "auto"
+    const pid = vm.hypervisor.pid!;
+    expect(readFileSync(`/proc/${pid}/comm`, 'utf8').trim()).toMatch(/^qemu-system/);
+    // Field 41 of /proc/PID/stat is the scheduling policy; SCHED_BATCH is 3.
+    const policy = (statText: string): number => Number(statText.slice(statText.lastIndexOf(')') + 2).split(' ')[38]);
+    const threads = readdirSync(`/proc/${pid}/task`);
+    expect(threads.length).toBeGreaterThan(1);
+    for (const t of threads) expect(policy(readFileSync(`/proc/${pid}/task/${t}/stat`, 'utf8'))).toBe(3);
   });
 
   it('runs sh in a container and sees the guest kernel, exit code 0', async () => {
