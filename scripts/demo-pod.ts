@@ -14,7 +14,7 @@ const repo = resolve(import.meta.dirname, '..');
 const conf = process.argv[2] ?? join(repo, 'config', 'configuration.toml');
 const dir = mkdtempSync(join(tmpdir(), 'kata-demo-pod-'));
 mkdirSync(join(dir, 'bin'));
-for (const name of ['containerd-shim-kata-v2', 'kata-monitor']) symlinkSync(join(repo, 'dist', `${name}.mjs`), join(dir, 'bin', name));
+for (const file of ['containerd-shim-kata-v2.cjs', 'kata-monitor.mjs']) symlinkSync(join(repo, 'dist', file), join(dir, 'bin', file.replace(/\.[cm]js$/, '')));
 
 const say = (s: string): void => console.log(`== ${s}`);
 say('starting a private containerd with its CRI plugin and a CNI bridge, in its own network namespace');
