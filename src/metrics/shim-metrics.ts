@@ -1,16 +1,17 @@
 // The shim's /metrics (Kata's shim management endpoint): the shim's own process, the
-// hypervisor's, RPC latencies both ways and the pod overhead, through prom-client with
-// Kata's names and help texts (containerd-shim-v2/shim_metrics.go,
-// virtcontainers/sandbox_metrics.go), followed by the agent's GetMetrics families, parsed
-// and written out again as Kata's shim does. One registry per shim: one shim, one sandbox.
-import { Gauge, Histogram, Registry, exponentialBuckets } from 'prom-client';
+// hypervisor's, RPC latencies both ways and the pod overhead, with Kata's names and help
+// texts (containerd-shim-v2/shim_metrics.go, virtcontainers/sandbox_metrics.go), followed
+// by the agent's GetMetrics families, parsed and written out again as Kata's shim does.
+// Written with our own Prometheus text code rather than a client library: the gauges are
+// read at each scrape anyway, and prom-client cost each shim ~1 MB (docs/performance.md).
 import { withDeadline } from '../async/deadline.js';
 import { Mutex } from '../async/mutex.js';
 import type { Logger } from '../log/logger.js';
+import { exponentialBuckets, LabelledHistogram } from './histogram.js';
 import { ioStatItems, netdevItems, procStatItems, procStatusItems, type LabelledValue } from './kata-items.js';
 import { podOverhead, ticksToNs, type OverheadSample } from './overhead.js';
 import { readProcessSample, type ProcessSample } from './process-sample.js';
-import { formatPromText, parsePromText } from './prom-text.js';
+import { formatPromText, gauge, parsePromText, type MetricFamily } from './prom-text.js';
 
 /** What /metrics reads of the sandbox: values, no protocol (Sandbox fits it). */
 export interface SandboxMetricsSource {
@@ -41,49 +42,24 @@ const RPC_BUCKETS = exponentialBuckets(1, 2, 10);
 export const taskRpcAction = (method: string): string => method.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase();
 
 export class ShimMetrics {
-  readonly #registry = new Registry();
-  readonly #rpc: Histogram<'action'>;
-  readonly #agentRpc: Histogram<'action'>;
-  readonly #shim: ProcessGauges;
-  readonly #hypervisor: ProcessGauges;
-  readonly #hypervisorNetdev: Gauge<'interface' | 'item'>;
-  readonly #overheadCpu: Gauge;
-  readonly #overheadMemory: Gauge;
+  readonly #rpc = new LabelledHistogram('kata_shim_rpc_durations_histogram_milliseconds', 'RPC latency distributions.', 'action', RPC_BUCKETS);
+  readonly #agentRpc = new LabelledHistogram('kata_shim_agent_rpc_durations_histogram_milliseconds', 'RPC latency distributions.', 'action', RPC_BUCKETS);
+  /** The pod overhead of the last scrape; CPU needs two scrapes, and reads 0 until then. */
+  #overhead = { cpuPercent: 0, memoryBytes: 0 };
   #lastOverhead: OverheadSample | undefined;
-  /** Scrapes one at a time: each resets and sets the same gauges before reading them out. */
+  /** Scrapes one at a time: each computes the overhead from the one before. */
   readonly #scrapes = new Mutex();
 
-  constructor(private readonly opts: ShimMetricsOptions) {
-    const registers = [this.#registry];
-    this.#rpc = new Histogram({ name: 'kata_shim_rpc_durations_histogram_milliseconds', help: 'RPC latency distributions.', labelNames: ['action'], buckets: RPC_BUCKETS, registers });
-    this.#agentRpc = new Histogram({ name: 'kata_shim_agent_rpc_durations_histogram_milliseconds', help: 'RPC latency distributions.', labelNames: ['action'], buckets: RPC_BUCKETS, registers });
-    this.#shim = processGauges(registers, 'kata_shim', {
-      threads: 'Kata containerd shim v2 process threads.',
-      procStatus: 'Kata containerd shim v2 process status.',
-      procStat: 'Kata containerd shim v2 process statistics.',
-      ioStat: 'Kata containerd shim v2 process IO statistics.',
-      fds: 'Kata containerd shim v2 open FDs.',
-    });
-    this.#overheadCpu = new Gauge({ name: 'kata_shim_pod_overhead_cpu', help: 'Kata Pod overhead for CPU resources(percent).', registers });
-    this.#overheadMemory = new Gauge({ name: 'kata_shim_pod_overhead_memory_in_bytes', help: 'Kata Pod overhead for memory resources(bytes).', registers });
-    this.#hypervisor = processGauges(registers, 'kata_hypervisor', {
-      threads: 'Hypervisor process threads.',
-      procStatus: 'Hypervisor process status.',
-      procStat: 'Hypervisor process statistics.',
-      ioStat: 'Process IO statistics.',
-      fds: 'Open FDs for hypervisor.',
-    });
-    this.#hypervisorNetdev = new Gauge({ name: 'kata_hypervisor_netdev', help: 'Net devices statistics.', labelNames: ['interface', 'item'], registers });
-  }
+  constructor(private readonly opts: ShimMetricsOptions) {}
 
   /** A task RPC (containerd → shim) took `ms`; `method` as in the service ("ResizePty"). */
   observeTaskRpc(method: string, ms: number): void {
-    this.#rpc.observe({ action: taskRpcAction(method) }, ms);
+    this.#rpc.observe(taskRpcAction(method), ms);
   }
 
   /** An agent RPC (shim → guest) took `ms`; `action` is the request's proto name. */
   readonly observeAgentRpc = (action: string, ms: number): void => {
-    this.#agentRpc.observe({ action }, ms);
+    this.#agentRpc.observe(action, ms);
   };
 
   /** The whole /metrics body. The guest's part is left out (and logged) when it fails or is slow. */
@@ -98,11 +74,7 @@ export class ShimMetrics {
       readProcessSample('self', { procRoot }),
       Promise.all(pids.map((pid, i) => readProcessSample(pid, { netDev: i === 0, procRoot }))),
     ]);
-    setProcessGauges(this.#shim, self);
     const vm = vmProcs[0];
-    setProcessGauges(this.#hypervisor, vm ?? {});
-    this.#hypervisorNetdev.reset();
-    for (const [labels, v] of netdevItems(vm?.netDev ?? [])) this.#hypervisorNetdev.set(labels as { interface: string; item: string }, v);
 
     const timeoutMs = this.opts.guestTimeoutMs ?? GUEST_SCRAPE_TIMEOUT_MS;
     const bounded = <T>(what: string, p: Promise<T>): Promise<T | undefined> =>
@@ -124,7 +96,17 @@ export class ShimMetrics {
         this.opts.log.warn({ err: (err as Error).message }, 'metrics: the agent answered text that is not Prometheus text; left out');
       }
     }
-    return (await this.#registry.metrics()) + guest;
+    const families: MetricFamily[] = [
+      this.#rpc.family(),
+      this.#agentRpc.family(),
+      ...processFamilies('kata_shim', SHIM_HELP, self),
+      gauge('kata_shim_pod_overhead_cpu', 'Kata Pod overhead for CPU resources(percent).', [[{}, this.#overhead.cpuPercent]]),
+      gauge('kata_shim_pod_overhead_memory_in_bytes', 'Kata Pod overhead for memory resources(bytes).', [[{}, this.#overhead.memoryBytes]]),
+      // A VM that is gone leaves the hypervisor's labelled families empty.
+      ...processFamilies('kata_hypervisor', HYPERVISOR_HELP, vm ?? {}),
+      gauge('kata_hypervisor_netdev', 'Net devices statistics.', netdevItems(vm?.netDev ?? [])),
+    ];
+    return formatPromText(families) + guest;
   }
 
   #setOverhead(vmProcs: readonly ProcessSample[], usage: { cpuNs: number; memoryBytes: number }): void {
@@ -137,42 +119,42 @@ export class ShimMetrics {
     };
     const o = podOverhead(this.#lastOverhead, sample);
     this.#lastOverhead = sample;
-    this.#overheadMemory.set(o.memoryBytes);
-    if (o.cpuPercent !== undefined) this.#overheadCpu.set(o.cpuPercent);
+    this.#overhead = { memoryBytes: o.memoryBytes, cpuPercent: o.cpuPercent ?? this.#overhead.cpuPercent };
   }
 }
 
-interface ProcessGauges {
-  readonly threads: Gauge;
-  readonly fds: Gauge;
-  readonly procStatus: Gauge<'item'>;
-  readonly procStat: Gauge<'item'>;
-  readonly ioStat: Gauge<'item'>;
+interface ProcessHelp {
+  readonly threads: string;
+  readonly procStatus: string;
+  readonly procStat: string;
+  readonly ioStat: string;
+  readonly fds: string;
 }
 
-type Helps = Readonly<Record<keyof ProcessGauges, string>>;
+const SHIM_HELP: ProcessHelp = {
+  threads: 'Kata containerd shim v2 process threads.',
+  procStatus: 'Kata containerd shim v2 process status.',
+  procStat: 'Kata containerd shim v2 process statistics.',
+  ioStat: 'Kata containerd shim v2 process IO statistics.',
+  fds: 'Kata containerd shim v2 open FDs.',
+};
 
-function processGauges(registers: Registry[], prefix: string, help: Helps): ProcessGauges {
-  const vec = (name: string, h: string): Gauge<'item'> => new Gauge({ name: `${prefix}_${name}`, help: h, labelNames: ['item'], registers });
-  return {
-    threads: new Gauge({ name: `${prefix}_threads`, help: help.threads, registers }),
-    procStatus: vec('proc_status', help.procStatus),
-    procStat: vec('proc_stat', help.procStat),
-    ioStat: vec('io_stat', help.ioStat),
-    fds: new Gauge({ name: `${prefix}_fds`, help: help.fds, registers }),
-  };
-}
+const HYPERVISOR_HELP: ProcessHelp = {
+  threads: 'Hypervisor process threads.',
+  procStatus: 'Hypervisor process status.',
+  procStat: 'Hypervisor process statistics.',
+  ioStat: 'Process IO statistics.',
+  fds: 'Open FDs for hypervisor.',
+};
 
-function setItems(g: Gauge<'item'>, items: readonly LabelledValue[] | undefined): void {
-  g.reset();
-  for (const [labels, v] of items ?? []) g.set(labels as { item: string }, v);
-}
-
-/** What the sample has; a process that is gone leaves its labelled gauges empty. */
-function setProcessGauges(g: ProcessGauges, p: ProcessSample): void {
-  g.threads.set(p.stat?.numThreads ?? 0);
-  g.fds.set(p.fds ?? 0);
-  setItems(g.procStatus, p.status && procStatusItems(p.status, 'host'));
-  setItems(g.procStat, p.stat && procStatItems(p.stat));
-  setItems(g.ioStat, p.io && ioStatItems(p.io, 'host'));
+/** One process's families, in Kata's order; what the sample lacks is 0 or an empty family. */
+function processFamilies(prefix: string, help: ProcessHelp, p: ProcessSample): MetricFamily[] {
+  const items = (list: readonly LabelledValue[] | undefined): readonly LabelledValue[] => list ?? [];
+  return [
+    gauge(`${prefix}_threads`, help.threads, [[{}, p.stat?.numThreads ?? 0]]),
+    gauge(`${prefix}_proc_status`, help.procStatus, items(p.status && procStatusItems(p.status, 'host'))),
+    gauge(`${prefix}_proc_stat`, help.procStat, items(p.stat && procStatItems(p.stat))),
+    gauge(`${prefix}_io_stat`, help.ioStat, items(p.io && ioStatItems(p.io, 'host'))),
+    gauge(`${prefix}_fds`, help.fds, [[{}, p.fds ?? 0]]),
+  ];
 }
