@@ -38,8 +38,8 @@ const UINT64_SAFE = Number.MAX_SAFE_INTEGER;
  * time (measured: 40 MiB made a container's first start 75 % slower than 64); QEMU 7.2's
  * buffer is at most 2 GiB.
  */
-export const TCG_TB_SIZE_MIN_MIB = 32;
-export const TCG_TB_SIZE_MAX_MIB = 2048;
+const TCG_TB_SIZE_MIN_MIB = 32;
+const TCG_TB_SIZE_MAX_MIB = 2048;
 
 function tcgTbSize(r: SectionReader, fallback: number): number {
   const v = r.uint('tcg_tb_size', fallback, { unit: 'MiB', max: TCG_TB_SIZE_MAX_MIB });

@@ -278,8 +278,8 @@ export interface QemuCommand {
  * Under TCG QEMU runs the guest's code itself, so it is CPU-bound from boot on, and several
  * VMs booting on few cores preempt one another at every wakeup and lose their caches:
  * SCHED_BATCH (`chrt --batch 0`) lets each run its full slice. Measured on 2 cores, 5 pods
- * started at once: QEMU's CPU time per pod 7.1-7.7 s -> 5.8-6.3 s (5.3-5.5 s for one pod
- * alone, unchanged), all five up in 16.3-18.3 s instead of 19.0-20.3 s.
+ * started at once: QEMU's CPU time per pod 7.1-7.7 s -> 5.7-5.9 s (5.3-5.5 s for one pod
+ * alone, unchanged), all five up in 16.8-17.1 s instead of 19.0-20.3 s.
  */
 const TCG_SCHEDULING = ['chrt', '--batch', '0'];
 
