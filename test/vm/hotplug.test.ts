@@ -12,6 +12,7 @@ import { resizeVm } from '../../src/sandbox/vm-resize.js';
 import { makeBusyboxRootfs, ociSpec } from '../guest/busybox-bundle.js';
 import { testVmConfig, type TestVmConfig } from './vm-config.js';
 import { readStdoutToEnd } from './agent-output.js';
+import { isTcgCodeBuffer, parseSmaps } from '../../bench/footprint.js';
 
 const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 
@@ -52,21 +53,14 @@ async function bootGuest(id: string, o: TestVmConfig): Promise<Guest> {
   };
 }
 
-/**
- * QEMU's TCG code buffer: its anonymous rwx mappings (guard pages split it), their size
- * and how much of them is resident, in MiB.
- */
+/** QEMU's TCG code buffer (footprint bench's parsers): its mappings' size and how much of them is resident, in MiB. */
 function tcgCodeBuffer(pid: number): { sizeMiB: number; rssMiB: number } {
-  let sizeKiB = 0;
-  let rssKiB = 0;
-  let inBuffer = false;
-  for (const line of readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
-    const header = /^[0-9a-f]+-[0-9a-f]+ (\S{4}) [0-9a-f]+ \S+ (\d+)\s*(.*)$/.exec(line);
-    if (header) inBuffer = header[1] === 'rwxp' && header[2] === '0' && header[3] === '';
-    else if (inBuffer && line.startsWith('Size:')) sizeKiB += Number(line.split(/\s+/)[1]);
-    else if (inBuffer && line.startsWith('Rss:')) rssKiB += Number(line.split(/\s+/)[1]);
-  }
-  return { sizeMiB: sizeKiB / 1024, rssMiB: rssKiB / 1024 };
+  const buffer = parseSmaps(readFileSync(`/proc/${pid}/smaps`, 'utf8')).filter(isTcgCodeBuffer);
+  const bytes = buffer.reduce((sum, m) => {
+    const [start, end] = m.range.split('-').map((h) => parseInt(h, 16));
+    return sum + (end! - start!);
+  }, 0);
+  return { sizeMiB: bytes / 2 ** 20, rssMiB: buffer.reduce((sum, m) => sum + m.rssKiB, 0) / 1024 };
 }
 
 describe('hotplug on the real guest', () => {
