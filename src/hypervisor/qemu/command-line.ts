@@ -148,9 +148,14 @@ function machineArgs(spec: QemuLaunchSpec): string[] {
  * (`thread=single`) a hot-added vCPU needs no region of its own (docs/performance.md).
  */
 function accelArgs(spec: QemuLaunchSpec): string[] {
-  if (spec.accel === 'tcg' && spec.tcgTbSizeMiB) return ['-accel', `tcg,thread=single,tb-size=${spec.tcgTbSizeMiB}`];
-  return ['-accel', spec.accel];
+  return ['-accel', singleTcgThread(spec) ? `tcg,thread=single,tb-size=${spec.tcgTbSizeMiB}` : spec.accel];
 }
+
+/**
+ * A bounded TCG cache runs every vCPU on one TCG thread (accelArgs), and on that one thread
+ * QEMU 7.2 aborts unplugging a vCPU (qemu_thread_join: Resource deadlock avoided).
+ */
+export const singleTcgThread = (spec: QemuLaunchSpec): boolean => spec.accel === 'tcg' && !!spec.tcgTbSizeMiB;
 
 const MIB = 1024 * 1024;
 

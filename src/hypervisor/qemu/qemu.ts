@@ -9,7 +9,7 @@ import type { Hypervisor, HypervisorCapabilities, ResizeResult, VmExit, VmResour
 import { isStoppedState, processCpuMs, processState } from '../proc-stat.js';
 import { SupervisedProcess, describeExit } from '../supervised-process.js';
 import { Mutex } from '../../async/mutex.js';
-import { inheritedFds, qemuCommand, type QemuLaunchSpec } from './command-line.js';
+import { inheritedFds, qemuCommand, singleTcgThread, type QemuLaunchSpec } from './command-line.js';
 import { QmpClient } from './qmp-client.js';
 import { stopQemu } from './stop-qemu.js';
 import { startVirtiofsd, type VirtiofsdOptions } from './virtiofsd.js';
@@ -81,9 +81,7 @@ export class QemuHypervisor implements Hypervisor {
   constructor(private readonly opts: QemuOptions) {
     this.capabilities = {
       cpuHotplug: true,
-      // QEMU 7.2 aborts unplugging a vCPU that shares the one TCG thread a bounded
-      // translation cache needs (qemu_thread_join: Resource deadlock avoided).
-      cpuHotUnplug: !(opts.spec.accel === 'tcg' && opts.spec.tcgTbSizeMiB),
+      cpuHotUnplug: !singleTcgThread(opts.spec),
       memoryHotplug: true,
       // QEMU 7.2 crashes when a DIMM is unplugged after a CPU was: never unplug memory.
       memoryHotUnplug: false,
@@ -175,10 +173,7 @@ export class QemuHypervisor implements Hypervisor {
   }
 
   async resizeVcpus(target: number): Promise<ResizeResult> {
-    const { vcpus } = this.controlled();
-    const current = this.resources().vcpus;
-    if (target < current && !this.capabilities.cpuHotUnplug) return { current, limitedBy: 'this VM cannot hot-unplug vCPUs' };
-    return vcpus.resize(target);
+    return this.controlled().vcpus.resize(target);
   }
 
   async resizeMemory(targetMiB: number): Promise<ResizeResult> {
