@@ -36,18 +36,16 @@ export class ConsoleLines {
 
 const clean = (line: string): string => line.replace(/\r/g, '').trimEnd().slice(0, MAX_CONSOLE_LINE);
 
-export interface ConsoleWatch {
-  /** Settles once the last line was logged. */
-  readonly done: Promise<void>;
-}
-
-/** Logs the console file at `path` line by line until `vmGone` settles, then its remainder. */
-export function watchGuestConsole(path: string, log: Logger, vmGone: Promise<unknown>): ConsoleWatch {
+/**
+ * Logs the console file at `path` line by line until `vmGone` settles, then its remainder;
+ * settles once the last line was logged.
+ */
+export function watchGuestConsole(path: string, log: Logger, vmGone: Promise<unknown>): Promise<void> {
   const lines = new ConsoleLines();
   const emit = (list: string[]): void => {
     for (const vmconsole of list) log.debug({ vmconsole }, 'reading guest console');
   };
-  const done = (async () => {
+  return (async () => {
     let fh: FileHandle;
     try {
       fh = await open(path, 'r');
@@ -90,5 +88,4 @@ export function watchGuestConsole(path: string, log: Logger, vmGone: Promise<unk
       await fh.close();
     }
   })();
-  return { done };
 }

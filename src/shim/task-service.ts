@@ -13,7 +13,7 @@ import { readBundleSpec } from './bundle.js';
 import { containerKind } from './container-type.js';
 import { refuseHostNamespaces, sandboxConfig } from './create-checks.js';
 import { criPodMetadata, type SandboxMetadata } from '../metrics/pod-labels.js';
-import { ShimMetrics, type ShimMetricsOptions } from '../metrics/shim-metrics.js';
+import { ShimMetrics } from '../metrics/shim-metrics.js';
 import { EventPublisher } from './events/index.js';
 import { hostCgroupMode, metricsAny, type CgroupMode } from './metrics.js';
 import { monitorSocketPath, startMonitorServer, type MonitorServer, type MonitorSource } from './monitor-server.js';
@@ -34,7 +34,6 @@ export interface TaskServiceDeps {
   /** Whether to serve the management endpoint (default true). */
   readonly monitor?: boolean;
   readonly cgroupMode?: CgroupMode;
-  readonly metrics?: Omit<ShimMetricsOptions, 'log'>;
 }
 
 function decodeJsonAny<T>(any: google.protobuf.IAny | null | undefined, what: string): T {
@@ -58,7 +57,7 @@ export function createTaskService(ctx: ShimContext, deps: TaskServiceDeps = {}):
   let sandbox: Sandbox | undefined;
   let metadata: SandboxMetadata | undefined;
   let monitor: MonitorServer | undefined;
-  const metrics = new ShimMetrics({ ...deps.metrics, log: ctx.log.child({ component: 'metrics' }) });
+  const metrics = new ShimMetrics({ log: ctx.log.child({ component: 'metrics' }) });
 
   const need = (): Sandbox => {
     if (!sandbox) throw new RuntimeError(Code.NOT_FOUND, 'no container exists in this shim');
