@@ -7,10 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startCriEnv, waitFor, type CriEnv, type RunningPod } from '../test/support/cri-env.js';
 import { testVmConfig } from '../test/vm/vm-config.js';
+import { median } from './stats.js';
 
 const DIST = join(import.meta.dirname, '../dist');
 const MIB = 1024 * 1024;
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /** Runs in the test netns: connects, sends `bytes` zeros, waits for the receiver to close; prints ms. */
 const SENDER = `

@@ -2,13 +2,12 @@
 // `ctr run --rm IMAGE echo hi` with our shim and with io.containerd.runc.v2; the wall
 // time of the shim's `start`; the shim daemon's RSS and PSS with one idle pod.
 import { readFileSync, rmSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { importBusybox } from '../test/support/images.js';
-import { parseSmapsRollup } from './footprint.js';
+import { shimDaemonPids } from '../test/e2e/leftovers.js';
+import { parseSmapsRollup } from '../test/support/smaps.js';
 import { startTimes, timedShimContainerd } from './shim-timing.js';
-
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+import { median } from './stats.js';
 
 export async function benchCtrRun(runs = 3): Promise<void> {
   const { dir, cd, timings } = await timedShimContainerd('bench-ctr-');
@@ -26,13 +25,8 @@ export async function benchCtrRun(runs = 3): Promise<void> {
     // One idle pod: the daemon's memory once the VM runs and nothing happens.
     await cd.ctrOk(['run', '-d', '--runtime', 'io.containerd.kata.v2', image, 'bench-idle', 'sleep', '1000'], { timeoutMs: 120_000 });
     await new Promise((r) => setTimeout(r, 2000));
-    const shimPid = Number(
-      execFileSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' })
-        .split('\n')
-        .find((l) => l.includes('containerd-shim-kata-v2.cjs') && l.includes('-id bench-idle') && !/ (start|delete)$/.test(l.trim()))
-        ?.trim()
-        .split(/\s+/)[0],
-    );
+    const [shimPid] = shimDaemonPids('bench-idle');
+    if (shimPid === undefined) throw new Error('no shim daemon serves bench-idle');
     const mem = parseSmapsRollup(readFileSync(`/proc/${shimPid}/smaps_rollup`, 'utf8'));
     await cd.ctr(['task', 'kill', '-s', 'KILL', 'bench-idle'], { timeoutMs: 30_000 });
     await new Promise((r) => setTimeout(r, 1000));

@@ -11,9 +11,9 @@ import { importBusybox } from '../test/support/images.js';
 import { RUNTIME } from '../test/e2e/kata-env.js';
 import { startTimes, timedShimContainerd } from './shim-timing.js';
 import { benchVmBoot } from './vm-boot.js';
+import { median } from './stats.js';
 
 const AT_ONCE = 5;
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /** The targets of the density and start latency issue. */
 const TARGETS = { ctrRunOverBoot: 1.6, agentReadyMs: 3500, shimStartMs: 80, atOnceOverOne: 3 };

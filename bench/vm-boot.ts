@@ -15,6 +15,7 @@ import { GUEST_SHARED_DIR } from '../src/sandbox/shared-fs.js';
 import { makeBusyboxRootfs, ociSpec } from '../test/guest/busybox-bundle.js';
 import { testVmConfig } from '../test/vm/vm-config.js';
 import { readStdoutToEnd } from '../test/vm/agent-output.js';
+import { median } from './stats.js';
 
 const log = pino({ level: 'silent' });
 const MARKER = 'KATA_GUEST_INIT_MARKER';
@@ -26,7 +27,6 @@ export interface VmBootFigures {
   guestMemTotalMiB: number;
 }
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function bareBoot(dir: string, i: number): Promise<number> {
   const config = await testVmConfig(dir, { kernelParams: `kata.init_marker 8250.nr_uarts=1` });

@@ -18,6 +18,9 @@ function psLines(): string[] {
   return execFileSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' }).split('\n');
 }
 
+/** The command line has `-id <id>`, in the middle or as its last words (no -bundle or -debug after it). */
+const hasIdFlag = (line: string, id: string): boolean => `${line} `.includes(` -id ${id} `);
+
 /** Pids of QEMU processes booted for `sandboxId` (QEMU is named sandbox-<id>). */
 export function qemuPids(sandboxId: string): number[] {
   return psLines()
@@ -28,7 +31,7 @@ export function qemuPids(sandboxId: string): number[] {
 /** Pids of shim daemons serving `id` (start and delete exit quickly; the daemon has no action). */
 export function shimDaemonPids(id: string): number[] {
   return psLines()
-    .filter((l) => l.includes('containerd-shim-kata-v2') && l.includes(` -id ${id} `) && !/ (start|delete)\s*$/.test(l))
+    .filter((l) => l.includes('containerd-shim-kata-v2') && hasIdFlag(l, id) && !/ (start|delete)\s*$/.test(l))
     .map((l) => Number(l.trim().split(/\s+/)[0]));
 }
 
@@ -41,7 +44,7 @@ export function leftovers(sandboxId: string, containerdAddress: string, namespac
   return {
     qemu: ps.filter((l) => l.includes('qemu-system') && l.includes(`sandbox-${sandboxId} `)),
     virtiofsd: ps.filter((l) => l.includes('virtiofsd') && l.includes(`${SHARED}/${sandboxId}`)),
-    shims: ps.filter((l) => l.includes('containerd-shim-kata-v2') && l.includes(` -id ${sandboxId} `)),
+    shims: ps.filter((l) => l.includes('containerd-shim-kata-v2') && hasIdFlag(l, sandboxId)),
     mounts,
     paths: [`/run/vc/sbs/${sandboxId}`, `/run/vc/vm/${sandboxId}`, `${SHARED}/${sandboxId}`, socket].filter((p) => existsSync(p)),
   };

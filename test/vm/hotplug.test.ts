@@ -12,7 +12,7 @@ import { resizeVm } from '../../src/sandbox/vm-resize.js';
 import { makeBusyboxRootfs, ociSpec } from '../guest/busybox-bundle.js';
 import { testVmConfig, type TestVmConfig } from './vm-config.js';
 import { readStdoutToEnd } from './agent-output.js';
-import { isTcgCodeBuffer, parseSmaps } from '../../bench/footprint.js';
+import { isTcgCodeBuffer, parseSmaps } from '../support/smaps.js';
 
 const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 
@@ -53,7 +53,7 @@ async function bootGuest(id: string, o: TestVmConfig): Promise<Guest> {
   };
 }
 
-/** QEMU's TCG code buffer (footprint bench's parsers): its mappings' size and how much of them is resident, in MiB. */
+/** QEMU's TCG code buffer (test/support/smaps.ts): its mappings' size and how much of them is resident, in MiB. */
 function tcgCodeBuffer(pid: number): { sizeMiB: number; rssMiB: number } {
   const buffer = parseSmaps(readFileSync(`/proc/${pid}/smaps`, 'utf8')).filter(isTcgCodeBuffer);
   const bytes = buffer.reduce((sum, m) => {

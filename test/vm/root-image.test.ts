@@ -13,6 +13,7 @@ import { makeBusyboxRootfs, ociSpec } from '../guest/busybox-bundle.js';
 import { testVmConfig } from './vm-config.js';
 import { readStdoutToEnd } from './agent-output.js';
 import { waitUntil } from '../support/wait.js';
+import { parseKeyValues } from '../../src/procfs/process.js';
 
 const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 
@@ -66,7 +67,7 @@ async function bootAndProbe(dir: string, qemu: { nvdimm: boolean; reclaim: boole
 
 /** VmRSS of a process in MiB: QEMU's guest RAM is a shared memfd, counted there too. */
 function qemuRssMiB(pid: number): number {
-  return Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
+  return parseKeyValues(readFileSync(`/proc/${pid}/status`, 'utf8')).get('VmRSS')!.value / 1024;
 }
 
 /** Writes 64 MiB into the guest's tmpfs and deletes it; returns QEMU's RSS with it written. */
