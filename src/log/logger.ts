@@ -52,6 +52,13 @@ function levelValue(level: string): number {
   return v;
 }
 
+const sleepCell = new Int32Array(new SharedArrayBuffer(4));
+/** Blocks this thread for `ms` without spinning (for writers that must stay synchronous). */
+export const sleepSync = (ms: number): void => void Atomics.wait(sleepCell, 0, 0, ms);
+
+/** How long a write that the pipe refused (EAGAIN) waits before it is tried again. */
+const EAGAIN_RETRY_MS = 1;
+
 /** Synchronous writes to an fd, or to a file opened once for appending. */
 function fdDestination(dest: number | string): DestinationStream {
   const fd = typeof dest === 'number' ? dest : openSync(dest, 'a');
@@ -63,7 +70,11 @@ function fdDestination(dest: number | string): DestinationStream {
         try {
           off += writeSync(fd, buf, off);
         } catch (err) {
-          if ((err as NodeJS.ErrnoException).code === 'EAGAIN') continue;
+          // A full non-blocking pipe: wait for its reader instead of spinning on the CPU.
+          if ((err as NodeJS.ErrnoException).code === 'EAGAIN') {
+            sleepSync(EAGAIN_RETRY_MS);
+            continue;
+          }
           return; // a log line is never worth crashing for
         }
       }

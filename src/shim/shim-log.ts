@@ -1,14 +1,14 @@
 // The daemon's log: JSON lines into the bundle's `log` FIFO, which containerd reads and
 // copies to its own log. Run by hand (no FIFO, or nobody reading it) it falls back to stderr.
 //
-// Writing never blocks the event loop. A synchronous pino destination on a FIFO that
-// containerd stops reading would (sonic-boom retries EAGAIN by sleeping, forever), and with
+// Writing never blocks the event loop. A synchronous destination on a FIFO that containerd
+// stops reading would (retrying EAGAIN, forever: the logger's own fd destination does), and with
 // it every RPC and every VM of the pod. So lines go out with non-blocking writes; what the
 // pipe does not take waits in a bounded queue, retried on a timer; beyond the bound lines are
 // dropped, counted, and reported in one line once the reader catches up.
 import { closeSync, constants, openSync, writevSync } from 'node:fs';
 import { join } from 'node:path';
-import { createLogger, type Logger } from '../log/logger.js';
+import { createLogger, sleepSync, type Logger } from '../log/logger.js';
 import { LOG_FIFO } from './bundle.js';
 import { SHIM_NAME } from './version.js';
 
@@ -76,10 +76,7 @@ const CLOSE_POLL_MS = 5;
 const BATCH_BYTES = 64 * 1024;
 const BATCH_BUFFERS = 256;
 
-const sleepCell = new Int32Array(new SharedArrayBuffer(4));
-const sleepSync = (ms: number): void => void Atomics.wait(sleepCell, 0, 0, ms);
-
-/** A pino destination writing to a FIFO without ever blocking; see the file comment. */
+/** A log destination writing to a FIFO without ever blocking; see the file comment. */
 class FifoSink {
   /** Called once the queue drained after lines were dropped. */
   onResumed: (dropped: number) => void = () => undefined;

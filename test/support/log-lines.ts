@@ -1,5 +1,5 @@
 // A logger that keeps its JSON lines in memory, parsed, for tests that assert what is logged.
-import type { Level } from 'pino';
+import type { Level } from '../../src/log/logger.js';
 import { createLogger, type Logger } from '../../src/log/logger.js';
 
 export interface LogLine {
