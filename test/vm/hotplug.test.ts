@@ -1,57 +1,15 @@
 // CPU and memory hotplug on the real guest: QMP device_add through the QEMU driver,
 // onlining by the agent, seen from inside a container.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { mkdtempSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { pino } from 'pino';
-import { probeKvm, resolveAccel, type KataConfig } from '../../src/config/index.js';
-import { bootSandboxVm, sharedFsStorage, type SandboxVm } from '../../src/sandbox/sandbox-vm.js';
-import { GUEST_SHARED_DIR } from '../../src/sandbox/shared-fs.js';
+import { probeKvm, resolveAccel } from '../../src/config/index.js';
+import type { SandboxVm } from '../../src/sandbox/sandbox-vm.js';
 import { resizeVm } from '../../src/sandbox/vm-resize.js';
-import { makeBusyboxRootfs, ociSpec } from '../guest/busybox-bundle.js';
-import { testVmConfig, type TestVmConfig } from './vm-config.js';
-import { readStdoutToEnd } from './agent-output.js';
+import { bootGuest, type Guest } from './guest.js';
 import { isTcgCodeBuffer, parseSmaps } from '../support/smaps.js';
 
 const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
-
-/** A booted guest with a busybox rootfs to run probe containers from. */
-interface Guest {
-  readonly vm: SandboxVm;
-  readonly config: KataConfig;
-  /** Runs a command in a fresh container and returns its stdout. */
-  run(cmd: string): Promise<string>;
-  stop(): Promise<void>;
-}
-
-async function bootGuest(id: string, o: TestVmConfig): Promise<Guest> {
-  const dir = mkdtempSync(join(tmpdir(), 'vm-hotplug-'));
-  mkdirSync(join(dir, 'shared/probe/rootfs'), { recursive: true });
-  makeBusyboxRootfs(join(dir, 'shared/probe/rootfs'));
-  const config = await testVmConfig(dir, o);
-  const vm = await bootSandboxVm({ sandboxId: id, config, sharedDir: join(dir, 'shared'), runDir: join(dir, 'vm'), vcpus: 1, memoryMiB: 512, log });
-  await vm.agent.createSandbox({ sandboxId: id, hostname: 'h', storages: [sharedFsStorage()] });
-  let n = 0;
-  return {
-    vm,
-    config,
-    async run(cmd) {
-      const cid = `probe${n++}`;
-      await vm.agent.createContainer({ containerId: cid, spec: ociSpec(`${GUEST_SHARED_DIR}/probe/rootfs`, ['sh', '-c', cmd]) });
-      await vm.agent.startContainer(cid);
-      const out = await readStdoutToEnd(vm.agent, cid, cid);
-      expect(await vm.agent.waitProcess(cid, cid)).toBe(0);
-      await vm.agent.removeContainer(cid);
-      return out.trim();
-    },
-    async stop() {
-      vm.agent.close();
-      await vm.hypervisor.stop();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
 
 /** QEMU's TCG code buffer (test/support/smaps.ts): its mappings' size and how much of them is resident, in MiB. */
 function tcgCodeBuffer(pid: number): { sizeMiB: number; rssMiB: number } {

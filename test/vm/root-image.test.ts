@@ -3,19 +3,14 @@
 // agent (node) from that root; a container that bind-mounts the guest's / shows how it is
 // mounted, whether the free-page-reporting balloon is bound, and that the NVDIMM is not RAM.
 import { describe, it, expect, afterEach } from 'vitest';
-import { mkdtempSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pino } from 'pino';
-import { bootSandboxVm, sharedFsStorage, type SandboxVm } from '../../src/sandbox/sandbox-vm.js';
+import type { SandboxVm } from '../../src/sandbox/sandbox-vm.js';
 import { GUEST_SHARED_DIR } from '../../src/sandbox/shared-fs.js';
 import { makeBusyboxRootfs, ociSpec } from '../guest/busybox-bundle.js';
-import { testVmConfig } from './vm-config.js';
-import { readStdoutToEnd } from './agent-output.js';
+import { bootGuest, type Guest } from './guest.js';
 import { waitUntil } from '../support/wait.js';
 import { parseKeyValues } from '../../src/procfs/process.js';
-
-const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 
 /**
  * What a container sees of the guest: its root mount line, the balloon driver's devices,
@@ -35,27 +30,16 @@ interface GuestView {
   readonly agentCommand: string;
 }
 
-async function bootAndProbe(dir: string, qemu: { nvdimm: boolean; reclaim: boolean }): Promise<{ vm: SandboxVm; view: GuestView }> {
-  mkdirSync(join(dir, 'shared/probe/rootfs'), { recursive: true });
-  makeBusyboxRootfs(join(dir, 'shared/probe/rootfs'));
-  const config = await testVmConfig(dir, { qemuExtra: `disable_image_nvdimm = ${!qemu.nvdimm}`, reclaimGuestFreedMemory: qemu.reclaim });
-  const vm = await bootSandboxVm({ sandboxId: 'it-root', config, sharedDir: join(dir, 'shared'), runDir: join(dir, 'vm'), vcpus: 1, memoryMiB: 512, log });
-  await vm.agent.createSandbox({ sandboxId: 'it-root', hostname: 'h', storages: [sharedFsStorage()] });
-  const spec = ociSpec(`${GUEST_SHARED_DIR}/probe/rootfs`, ['sh', '-c', PROBE]);
+async function bootAndProbe(qemu: { nvdimm: boolean; reclaim: boolean }): Promise<{ guest: Guest; view: GuestView }> {
+  const guest = await bootGuest('it-root', { qemuExtra: `disable_image_nvdimm = ${!qemu.nvdimm}`, reclaimGuestFreedMemory: qemu.reclaim });
   // A plain (non-recursive) bind of the guest's / shows the root filesystem's own mount options.
-  spec.mounts = [
-    ...(spec.mounts ?? []),
+  const out = await guest.run(PROBE, [
     { destination: '/guest-root', type: 'bind', source: '/', options: ['bind', 'ro'] },
     { destination: '/guest-proc', type: 'bind', source: '/proc', options: ['rbind', 'ro'] },
-  ];
-  await vm.agent.createContainer({ containerId: 'probe', spec });
-  await vm.agent.startContainer('probe');
-  const out = await readStdoutToEnd(vm.agent, 'probe', 'probe');
-  expect(await vm.agent.waitProcess('probe', 'probe')).toBe(0);
-  await vm.agent.removeContainer('probe');
-  const lines = out.trim().split('\n');
+  ]);
+  const lines = out.split('\n');
   return {
-    vm,
+    guest,
     view: {
       rootMount: lines[0]!.split(' '),
       balloonDevices: lines[1]!.replace(/^balloon:\s*/, ''),
@@ -87,20 +71,17 @@ async function runFiller(vm: SandboxVm, dir: string): Promise<number> {
 }
 
 describe('the root image on the real guest', () => {
-  let dir: string | undefined;
-  let vm: SandboxVm | undefined;
+  let guest: Guest | undefined;
 
   afterEach(async () => {
-    vm?.agent.close();
-    await vm?.hypervisor.stop();
-    vm = undefined;
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await guest?.stop();
+    guest = undefined;
   });
 
   it('boots from the NVDIMM with a DAX root, and the balloon reports free pages', async () => {
-    dir = mkdtempSync(join(tmpdir(), 'vm-root-nvdimm-'));
-    const booted = await bootAndProbe(dir, { nvdimm: true, reclaim: true });
-    vm = booted.vm;
+    const booted = await bootAndProbe({ nvdimm: true, reclaim: true });
+    guest = booted.guest;
+    const vm = guest.vm;
     const [device, , fstype, options] = booted.view.rootMount;
     expect(device).toBe('/dev/pmem0');
     expect(fstype).toBe('ext4');
@@ -116,15 +97,15 @@ describe('the root image on the real guest', () => {
 
     // What the guest frees goes back to the host: fill 64 MiB of tmpfs, delete it, and
     // QEMU's resident memory falls again (free page reporting, 2 MiB blocks at a time).
-    const peak = await runFiller(vm, dir);
-    const rss = (): number => qemuRssMiB(vm!.hypervisor.pid!);
+    const peak = await runFiller(vm, guest.dir);
+    const rss = (): number => qemuRssMiB(vm.hypervisor.pid!);
     await waitUntil(() => rss() <= peak - 24, { what: () => `QEMU's RSS to fall 24 MiB below ${peak} MiB (now ${rss()} MiB)`, timeoutMs: 60_000, intervalMs: 500 });
   }, 180_000);
 
   it('falls back to virtio-blk without DAX when disable_image_nvdimm = true, without a balloon', async () => {
-    dir = mkdtempSync(join(tmpdir(), 'vm-root-blk-'));
-    const booted = await bootAndProbe(dir, { nvdimm: false, reclaim: false });
-    vm = booted.vm;
+    const booted = await bootAndProbe({ nvdimm: false, reclaim: false });
+    guest = booted.guest;
+    const vm = guest.vm;
     const [device, , fstype, options] = booted.view.rootMount;
     expect(device).toBe('/dev/vda1');
     expect(fstype).toBe('ext4');
