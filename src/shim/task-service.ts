@@ -19,7 +19,7 @@ import { hostCgroupMode, metricsAny, type CgroupMode } from './metrics.js';
 import { monitorSocketPath, startMonitorServer, type MonitorServer, type MonitorSource } from './monitor-server.js';
 import type { ShimContext, TaskService } from './shim-context.js';
 import { openHostStdio } from './stdio/index.js';
-import { logRefusals } from './refusal-log.js';
+import { observeRequests } from './refusal-log.js';
 import { publishSandboxEvent } from './task-events.js';
 import { exitTimestamp, goTimestamp } from './timestamps.js';
 import { SHIM_VERSION } from './version.js';
@@ -233,7 +233,7 @@ export function createTaskService(ctx: ShimContext, deps: TaskServiceDeps = {}):
   };
 
   return {
-    handlers: timedHandlers(logRefusals(handlers, ctx.log), metrics),
+    handlers: observeRequests(handlers, ctx.log, (method, ms) => metrics.observeTaskRpc(method, ms)),
     shutdown: new Promise<void>(() => undefined),
     async dispose() {
       await monitor?.close();
@@ -242,20 +242,4 @@ export function createTaskService(ctx: ShimContext, deps: TaskServiceDeps = {}):
       await events.close();
     },
   };
-}
-
-/** Every task RPC's duration, failed or not, for kata_shim_rpc_durations_histogram_milliseconds. */
-function timedHandlers(handlers: TaskService['handlers'], metrics: ShimMetrics): TaskService['handlers'] {
-  const timed: Record<string, unknown> = {};
-  for (const [method, fn] of Object.entries(handlers) as [string, (...args: unknown[]) => unknown][]) {
-    timed[method] = async (...args: unknown[]) => {
-      const t0 = performance.now();
-      try {
-        return await fn(...args);
-      } finally {
-        metrics.observeTaskRpc(method, performance.now() - t0);
-      }
-    };
-  }
-  return timed as TaskService['handlers'];
 }
