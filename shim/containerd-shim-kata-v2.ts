@@ -9,7 +9,7 @@ import { main } from '../src/shim/main.js';
 // and a wrapper script named in argv[1] would not be JavaScript.
 const self = daemonCommand(fileURLToPath(import.meta.url));
 
-void main(process.argv.slice(2), process.env, { start: { daemonCommand: self } }).then(
+void main(process.argv.slice(2), process.env, { daemonCommand: self }).then(
   // Explicit exit: the daemon may leave handles (timers, child watchers) once it is done.
   (code) => process.exit(code),
   (err: unknown) => {

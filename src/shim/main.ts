@@ -5,29 +5,17 @@
 // generated protobuf code), which only the daemon imports (docs/performance.md).
 import { fstatSync, readSync, writeSync } from 'node:fs';
 import { parseShimFlags, type ShimFlags } from './flags.js';
-import type { CleanupHook, TaskServiceFactory } from './shim-context.js';
 import { startReply, startRequest } from './start-request.js';
 import { startShim, type StartOptions } from './start.js';
 import { SHIM_NAME, versionLine } from './version.js';
-
-export interface MainDeps {
-  /** Default: the real task service, loaded by the daemon alone. */
-  createTaskService?: TaskServiceFactory;
-  /** Default: the real cleanup, loaded by `delete` alone. */
-  cleanupAfterCrash?: CleanupHook;
-  /** The entry passes its own file as the daemon command, so a wrapper script in argv[1] cannot mislead the re-exec. */
-  start: StartOptions;
-  /** What containerd wrote on start's stdin; default: read fd 0 to its end. */
-  readStdin?: () => Uint8Array;
-}
 
 // Synchronous writes: the process may exit right after, and containerd reads until EOF.
 const out = (data: string | Uint8Array): void => void writeSync(1, typeof data === 'string' ? Buffer.from(data) : data);
 // One line per failure: containerd shows start's whole output as the error.
 const err = (line: string): void => void writeSync(2, `${line.replace(/\s*\n\s*/g, ' ')}\n`);
 
-export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, overrides: Partial<MainDeps> = {}): Promise<number> {
-  const deps: MainDeps = { start: {}, ...overrides };
+/** `start`: the entry passes its own file as the daemon command, so a wrapper script in argv[1] cannot mislead the re-exec. */
+export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, start: StartOptions = {}): Promise<number> {
   let flags: ShimFlags;
   try {
     flags = parseShimFlags(argv);
@@ -46,8 +34,8 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, over
     case 'start':
       try {
         // Read and understood before anything is bound or written: bad input leaves nothing behind.
-        const req = startRequest(flags, env, (deps.readStdin ?? readStdin)());
-        out(startReply(req.form, await startShim(req, deps.start)));
+        const req = startRequest(flags, env, readStdin());
+        out(startReply(req.form, await startShim(req, start)));
         return 0;
       } catch (e) {
         err(`${SHIM_NAME} start: ${(e as Error).message}`);
@@ -55,17 +43,14 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, over
       }
     case 'delete':
       try {
-        out(await runDelete(flags, deps.cleanupAfterCrash));
+        out(await runDelete(flags));
         return 0;
       } catch (e) {
         err(`${SHIM_NAME} delete: ${(e as Error).message}`);
         return 1;
       }
     case 'serve': {
-      const [{ serve }, createTaskService] = await Promise.all([
-        import('./serve.js'),
-        deps.createTaskService ?? import('./task-service.js').then((m) => m.createTaskService),
-      ]);
+      const [{ serve }, { createTaskService }] = await Promise.all([import('./serve.js'), import('./task-service.js')]);
       return serve(flags, env, createTaskService);
     }
   }
@@ -95,7 +80,7 @@ function readStdin(): Uint8Array {
         Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
         continue;
       }
-      if (code === 'EOF' || code === 'EBADF') break; // no stdin at all
+      if (code === 'EBADF') break; // no stdin at all
       throw new Error(`cannot read stdin: ${(e as Error).message}`);
     }
     if (n === 0) break;
@@ -115,12 +100,8 @@ function isCharacterDevice(fd: number): boolean {
   }
 }
 
-async function runDelete(flags: ShimFlags, cleanup: CleanupHook | undefined): Promise<Uint8Array> {
-  const [{ deleteShim }, { createLogger }, cleanupAfterCrash] = await Promise.all([
-    import('./delete.js'),
-    import('../log/logger.js'),
-    cleanup ?? import('./cleanup.js').then((m) => m.cleanupAfterCrash),
-  ]);
+async function runDelete(flags: ShimFlags): Promise<Uint8Array> {
+  const [{ deleteShim }, { createLogger }, { cleanupAfterCrash }] = await Promise.all([import('./delete.js'), import('../log/logger.js'), import('./cleanup.js')]);
   const log = createLogger({ level: flags.debug ? 'debug' : 'warn', base: { name: SHIM_NAME, id: flags.id } });
   return deleteShim(flags, cleanupAfterCrash, log);
 }
