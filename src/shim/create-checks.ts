@@ -2,11 +2,11 @@
 // which configuration file a sandbox uses (Kata's order), and its warnings, logged once.
 import { statSync } from 'node:fs';
 import type { containerd } from '../gen/proto.js';
-import { applyAnnotations, CONFIG_PATH_ANNOTATION, loadConfig, type KataConfig } from '../config/index.js';
+import { applyAnnotations, loadConfig, type KataConfig } from '../config/index.js';
 import type { Logger } from '../log/logger.js';
 import type { NamespaceType, Spec } from '../oci/runtime-spec.js';
 import { invalidArgument } from '../errors/index.js';
-import { runtimeOptionsConfigPath } from './runtime-options.js';
+import { namedConfigPath, runtimeOptionsConfigPath } from './runtime-options.js';
 
 /** Namespaces the container must get of its own: sharing the host's is impossible from a VM. */
 const REQUIRED: ReadonlyArray<{ type: NamespaceType; option: string; what: string }> = [
@@ -67,15 +67,15 @@ export async function sandboxConfig(
   log?: Logger,
 ): Promise<KataConfig> {
   const annotations = spec.annotations ?? {};
-  let path = annotations[CONFIG_PATH_ANNOTATION];
-  if (!path && options) {
+  const named = namedConfigPath(annotations, () => {
+    if (!options) return undefined;
     try {
-      path = runtimeOptionsConfigPath({ typeUrl: options.type_url ?? '', value: options.value ?? new Uint8Array(0) });
+      return runtimeOptionsConfigPath({ typeUrl: options.type_url ?? '', value: options.value ?? new Uint8Array(0) });
     } catch (err) {
       throw invalidArgument(`CreateTaskRequest.options (${options.type_url}) are malformed: ${(err as Error).message}`);
     }
-  }
-  const config = applyAnnotations(await loadConfig({ path }), annotations);
+  });
+  const config = applyAnnotations(await loadConfig({ path: named?.path }), annotations);
   if (log) logConfigWarnings(config, log);
   return config;
 }

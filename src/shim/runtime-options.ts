@@ -4,6 +4,7 @@
 // 2.x: internal/cri/config/config.go). `start` gets them on stdin (bare, or in a 2.3
 // BootstrapParams extension), the daemon in CreateTaskRequest.options. Read by hand so
 // that `start` loads no generated protobuf code.
+import { CONFIG_PATH_ANNOTATION } from '../config/annotation-keys.js';
 import { readFields, wireString, type WireField } from './proto-wire.js';
 
 export const RUNTIME_OPTIONS_TYPE = 'runtimeoptions.v1.Options';
@@ -38,4 +39,19 @@ export function runtimeOptionsConfigPath(options: { readonly typeUrl: string; re
   let path = '';
   for (const f of readFields(options.value)) if (f.field === 2 && isBytes(f)) path = wireString(f);
   return path || undefined;
+}
+
+/**
+ * The configuration file a sandbox names, in Kata's order: the config_path annotation, then
+ * the runtime options' config_path, read only when the annotation names none (reading may
+ * throw). Undefined when neither does: KATA_CONF_FILE and the defaults decide (loadConfig).
+ */
+export function namedConfigPath(
+  annotations: Readonly<Record<string, string>> | undefined,
+  optionsPath: () => string | undefined,
+): { readonly path: string; readonly from: 'annotation' | 'options' } | undefined {
+  const annotated = annotations?.[CONFIG_PATH_ANNOTATION];
+  if (annotated) return { path: annotated, from: 'annotation' };
+  const path = optionsPath();
+  return path ? { path, from: 'options' } : undefined;
 }

@@ -7,11 +7,11 @@
 // (daemon-launch.ts), and loads nothing of the daemon's code (docs/performance.md).
 import { existsSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { CONFIG_PATH_ANNOTATION } from '../config/annotation-keys.js';
 import { shimSocketPath, toUnixAddress } from './address.js';
 import { ADDRESS_FILE, PID_FILE, bundleDir, readBundleSpec, removeBundleFiles, writeBundleFile } from './bundle.js';
 import { containerKind } from './container-type.js';
 import { launchDaemon, selfCommand, type DaemonCommand } from './daemon-launch.js';
+import { namedConfigPath } from './runtime-options.js';
 import { bindShimSocket, probeSocket } from './socket.js';
 import type { StartRequest } from './start-request.js';
 
@@ -26,12 +26,6 @@ export async function startShim(req: Pick<StartRequest, 'flags' | 'env' | 'confi
   const bundle = resolve(bundleDir(flags.bundle));
   const spec = readBundleSpec(bundle);
   const kind = containerKind(spec.annotations);
-  // A pod container runs under its sandbox's configuration; the config_path annotation
-  // overrides the runtime options (sandboxConfig's order), and the daemon reads the file.
-  if (kind.kind !== 'pod-container' && req.configPath && !spec.annotations?.[CONFIG_PATH_ANNOTATION] && !existsSync(req.configPath)) {
-    throw new Error(`configuration file ${req.configPath} (the runtime options' ConfigPath) does not exist`);
-  }
-
   if (kind.kind === 'pod-container') {
     // Kata joins the sandbox's shim without checking it; we check, so a pod container
     // whose sandbox shim is gone fails here with a reason instead of at connect.
@@ -40,6 +34,13 @@ export async function startShim(req: Pick<StartRequest, 'flags' | 'env' | 'confi
     const address = toUnixAddress(path);
     writeBundleFile(bundle, ADDRESS_FILE, address);
     return address;
+  }
+
+  // A pod container (above) runs under its sandbox's configuration. The runtime options'
+  // file, unless the config_path annotation overrides it, must exist; the daemon reads it.
+  const named = namedConfigPath(spec.annotations, () => req.configPath);
+  if (named?.from === 'options' && !existsSync(named.path)) {
+    throw new Error(`configuration file ${named.path} (the runtime options' ConfigPath) does not exist`);
   }
 
   const path = shimSocketPath(flags.address, flags.namespace, flags.id);
