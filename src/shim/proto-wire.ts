@@ -43,9 +43,10 @@ export function readFields(buf: Uint8Array): WireField[] {
       if (b < 0x80) return BigInt.asUintN(64, value);
     }
   };
-  const take = (n: number, field: number, what: string, at: number): Uint8Array => {
+  // A length is a 64-bit varint: compared as a bigint, so one past 2^53 cannot pass as smaller.
+  const take = (n: number | bigint, field: number, what: string, at: number): Uint8Array => {
     if (n > buf.length - pos) fail(`field ${field}: ${what} at byte ${at} runs past the end (${buf.length - pos} bytes left)`);
-    return buf.subarray(pos, (pos += n));
+    return buf.subarray(pos, (pos += Number(n)));
   };
   while (pos < buf.length) {
     const at = pos;
@@ -64,8 +65,7 @@ export function readFields(buf: Uint8Array): WireField[] {
         break;
       case 2: {
         const len = readVarint();
-        if (len > BigInt(buf.length - pos)) fail(`field ${field}: length ${len} at byte ${at} runs past the end (${buf.length - pos} bytes left)`);
-        fields.push({ field, type: 'bytes', value: take(Number(len), field, 'length', at) });
+        fields.push({ field, type: 'bytes', value: take(len, field, `length ${len}`, at) });
         break;
       }
       case 5:
