@@ -6,13 +6,13 @@
 // file (Node starts it without its ESM loader), and every module it imports lazily (the
 // daemon, delete's cleanup: src/shim/main.ts) is an ESM chunk of its own in dist/chunks/.
 import { build } from 'esbuild';
-import { chmodSync, mkdirSync, readFileSync, readdirSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, readdirSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const dist = join(root, 'dist');
-export const SHIM_ENTRY = 'containerd-shim-kata-v2';
+const SHIM_ENTRY = 'containerd-shim-kata-v2';
 /** The shim's entry file in dist/: CommonJS, which Node runs sooner than an ES module. */
 export const SHIM_ENTRY_FILE = `${SHIM_ENTRY}.cjs`;
 const CHUNKS = 'chunks';
@@ -32,6 +32,13 @@ const common = {
   },
 };
 
+/** A CommonJS build, which has no import.meta: its url is made from __filename, after `prelude`. */
+const commonjs = (prelude = '') => ({
+  format: 'cjs',
+  define: { 'import.meta.url': '__import_meta_url' },
+  banner: { js: `${prelude}const __import_meta_url = require('node:url').pathToFileURL(__filename).href;` },
+});
+
 /**
  * The shim's entry: everything `start`, `delete`'s flag handling and `-v` need, in one
  * CommonJS file. Each import() in it stays an import() of `./chunks/<module name>.mjs`;
@@ -40,13 +47,11 @@ const common = {
 function buildShimEntry(lazy, write) {
   return build({
     ...common,
-    format: 'cjs',
+    ...commonjs("#!/usr/bin/env node\n'use strict';\n"),
     // Whitespace too: less text parses faster. Identifiers stay, for readable stack traces.
     minifyWhitespace: true,
     entryPoints: [join(root, 'shim', `${SHIM_ENTRY}.ts`)],
     outfile: join(dist, SHIM_ENTRY_FILE),
-    define: { 'import.meta.url': '__import_meta_url' },
-    banner: { js: "#!/usr/bin/env node\n'use strict';\nconst __import_meta_url = require('node:url').pathToFileURL(__filename).href;" },
     metafile: true,
     write,
     plugins: [
@@ -108,17 +113,15 @@ export function buildSingle(name, { write = true } = {}) {
 
 /** The guest agent's snapshot builder script (src/guest/snapshot-entry.ts), CommonJS as
  * node's --build-snapshot requires; scripts/guest/build.sh turns it into the snapshot. */
-export const AGENT_SNAPSHOT_SCRIPT = 'kata-agent.snapshot.cjs';
+const AGENT_SNAPSHOT_SCRIPT = 'kata-agent.snapshot.cjs';
 
 function buildAgentSnapshotScript() {
   return build({
     ...common,
-    format: 'cjs',
+    // The vsock addon is looked up next to the script, by import.meta.url.
+    ...commonjs(),
     entryPoints: [join(root, 'src', 'guest', 'snapshot-entry.ts')],
     outfile: join(dist, AGENT_SNAPSHOT_SCRIPT),
-    // CommonJS has no import.meta; the vsock addon is looked up next to the script.
-    define: { 'import.meta.url': '__import_meta_url' },
-    banner: { js: "const __import_meta_url = require('node:url').pathToFileURL(__filename).href;" },
     write: false,
   });
 }
@@ -139,22 +142,27 @@ function pruneChunks(metafile) {
 }
 
 /**
- * Writes each output by rename, and only when its bytes changed: a shim starting while a
- * build runs (tests rebuild dist/ in their setup, several at once) reads a whole file, old
- * or new, never one being written.
+ * Writes each output by rename, and only when its bytes or mode changed: a shim starting
+ * while a build runs (tests rebuild dist/ in their setup, several at once) reads a whole
+ * file, old or new, never one being written, and runs one that is executable already.
+ * `executable` is the output to get mode 0755; every other one gets 0644.
  */
-function writeOutputs(result) {
+function writeOutputs(result, executable) {
   for (const f of result.outputFiles) {
+    const mode = f.path === executable ? 0o755 : 0o644;
     let same = false;
     try {
-      same = readFileSync(f.path).equals(Buffer.from(f.contents));
+      same = (statSync(f.path).mode & 0o777) === mode && readFileSync(f.path).equals(Buffer.from(f.contents));
     } catch {
       // absent: written below
     }
     if (same) continue;
     mkdirSync(dirname(f.path), { recursive: true });
     const tmp = `${f.path}.${process.pid}.tmp`;
-    writeFileSync(tmp, f.contents, { mode: 0o644 });
+    writeFileSync(tmp, f.contents);
+    // chmod, not writeFileSync's mode, which the umask narrows; before the rename, so the
+    // file is never in place without its mode.
+    chmodSync(tmp, mode);
     renameSync(tmp, f.path);
   }
   return result;
@@ -168,9 +176,8 @@ async function bundleAll() {
   await Promise.all([
     buildAgentSnapshotScript().then(writeOutputs),
     ...names.map(async (name) => {
-      if (name === SHIM_ENTRY) pruneChunks(writeOutputs(await buildShim({ write: false })).metafile);
-      else writeOutputs(await buildSingle(name, { write: false }));
-      chmodSync(join(dist, name === SHIM_ENTRY ? SHIM_ENTRY_FILE : `${name}.mjs`), 0o755);
+      if (name === SHIM_ENTRY) pruneChunks(writeOutputs(await buildShim({ write: false }), join(dist, SHIM_ENTRY_FILE)).metafile);
+      else writeOutputs(await buildSingle(name, { write: false }), join(dist, `${name}.mjs`));
     }),
   ]);
 }
