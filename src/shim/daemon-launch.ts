@@ -31,13 +31,6 @@ export function daemonCommand(script: string): DaemonCommand {
   return { file: process.execPath, args: [...process.execArgv, ...DAEMON_NODE_OPTIONS, script] };
 }
 
-/** This very script under this very node, e.g. `node /usr/local/bin/containerd-shim-kata-v2`. */
-export function selfCommand(): DaemonCommand {
-  const script = process.argv[1];
-  if (!script) throw new Error('cannot tell which script to re-run as the shim daemon');
-  return daemonCommand(script);
-}
-
 /** The daemon's flags: what start got, minus the action (Kata's newCommand). */
 export function daemonArgs(flags: ShimFlags): string[] {
   const args = ['-namespace', flags.namespace, '-address', flags.address, '-publish-binary', flags.publishBinary, '-id', flags.id];

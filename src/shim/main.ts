@@ -15,7 +15,7 @@ const out = (data: string | Uint8Array): void => void writeSync(1, typeof data =
 const err = (line: string): void => void writeSync(2, `${line.replace(/\s*\n\s*/g, ' ')}\n`);
 
 /** `start`: the entry passes its own file as the daemon command, so a wrapper script in argv[1] cannot mislead the re-exec. */
-export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, start: StartOptions = {}): Promise<number> {
+export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, start: StartOptions): Promise<number> {
   let flags: ShimFlags;
   try {
     flags = parseShimFlags(argv);

@@ -10,18 +10,18 @@ import { resolve } from 'node:path';
 import { shimSocketPath, toUnixAddress } from './address.js';
 import { ADDRESS_FILE, PID_FILE, bundleDir, readBundleSpec, removeBundleFiles, writeBundleFile } from './bundle.js';
 import { containerKind } from './container-type.js';
-import { launchDaemon, selfCommand, type DaemonCommand } from './daemon-launch.js';
+import { launchDaemon, type DaemonCommand } from './daemon-launch.js';
 import { namedConfigPath } from './runtime-options.js';
 import { bindShimSocket, probeSocket } from './socket.js';
 import type { StartRequest } from './start-request.js';
 
 export interface StartOptions {
-  /** How to run the daemon; default this script under this node. */
-  daemonCommand?: DaemonCommand;
+  /** How to run the daemon: the entry's own file under this node (daemonCommand). */
+  readonly daemonCommand: DaemonCommand;
 }
 
 /** Runs start and returns the address to print; throws with a one-line reason. */
-export async function startShim(req: Pick<StartRequest, 'flags' | 'env' | 'configPath'>, opts: StartOptions = {}): Promise<string> {
+export async function startShim(req: Pick<StartRequest, 'flags' | 'env' | 'configPath'>, opts: StartOptions): Promise<string> {
   const { flags, env } = req;
   const bundle = resolve(bundleDir(flags.bundle));
   const spec = readBundleSpec(bundle);
@@ -50,7 +50,7 @@ export async function startShim(req: Pick<StartRequest, 'flags' | 'env' | 'confi
   // Replaces a stale socket a dead shim left, never a live one (socket.ts).
   const listener = await bindShimSocket(path);
   // The socket is ours from here: a start that fails removes it.
-  const daemon = await launchDaemon(opts.daemonCommand ?? selfCommand(), flags, bundle, env, listener).catch((err: unknown) => {
+  const daemon = await launchDaemon(opts.daemonCommand, flags, bundle, env, listener).catch((err: unknown) => {
     rmSync(path, { force: true });
     throw err;
   });
