@@ -5,10 +5,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONFIG_PATH_ANNOTATION, type KataConfig } from '../../src/config/index.js';
 import { Code, RuntimeError } from '../../src/errors/index.js';
-import { runtimeoptions } from '../../src/gen/proto.js';
+import { google } from '../../src/gen/proto.js';
 import type { Spec } from '../../src/oci/runtime-spec.js';
 import { logConfigWarnings, refuseHostNamespaces, sandboxConfig } from '../../src/shim/create-checks.js';
 import { memoryLogger } from './fake-events.js';
+import { optionsAny } from './fixtures/containerd-start.js';
 
 const ns = (...entries: [string, string?][]): Spec => ({
   ociVersion: '1.0.2',
@@ -89,7 +90,7 @@ describe('sandboxConfig: the configuration warnings reach the shim log', () => {
   });
 
   it('finds the file through the runtime options too, and logs nothing without a logger', async () => {
-    const options = { type_url: 'runtimeoptions.v1.Options', value: runtimeoptions.v1.Options.encode({ configPath: file }).finish() };
+    const options = google.protobuf.Any.decode(optionsAny({ configPath: file }));
     const config = await sandboxConfig(spec({}), options);
     expect(config.source).toBe(file);
     expect(config.warnings).toHaveLength(2);

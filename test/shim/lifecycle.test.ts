@@ -7,7 +7,7 @@ import { closeSync, constants, existsSync, mkdirSync, mkdtempSync, openSync, rea
 import net from 'node:net';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { containerd, google, runtimeoptions } from '../../src/gen/proto.js';
+import { containerd, google } from '../../src/gen/proto.js';
 import { containerd_task_v2_Task } from '../../src/gen/services.js';
 import { shimSocketPath } from '../../src/shim/address.js';
 import type { ShimFlags } from '../../src/shim/flags.js';
@@ -17,6 +17,7 @@ import { connectUnix } from '../../src/ttrpc/client.js';
 import { processAlive } from '../support/processes.js';
 import { runCommand, type CommandResult } from '../support/run-command.js';
 import { waitUntil } from '../support/wait.js';
+import { optionsAny } from './fixtures/containerd-start.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 const SHIM = join(ROOT, 'dist/containerd-shim-kata-v2.cjs');
@@ -188,8 +189,6 @@ describe('shim start, daemon and Shutdown', () => {
 });
 
 describe('shim start with what containerd 2.3 and 1.6 write on stdin', () => {
-  /** The runtime options Any of a runtime whose options name `configPath`. */
-  const optionsAny = (configPath: string): google.protobuf.IAny => ({ type_url: 'runtimeoptions.v1.Options', value: runtimeoptions.v1.Options.encode({ configPath }).finish() });
   /** BootstrapParams as containerd 2.3's pkg/shim/util.go Command fills them for this file's shims. */
   const bootstrap = (id: string, configPath: string): Uint8Array =>
     containerd.runtime.bootstrap.v1.BootstrapParams.encode({
@@ -199,7 +198,7 @@ describe('shim start with what containerd 2.3 and 1.6 write on stdin', () => {
       containerdTtrpcAddress: `${ADDRESS}.ttrpc`,
       containerdGrpcAddress: ADDRESS,
       containerdBinary: '/usr/bin/containerd',
-      extensions: [{ value: optionsAny(configPath) }],
+      extensions: [{ value: google.protobuf.Any.decode(optionsAny({ configPath })) }],
       socketDir: '/run/containerd/s',
     }).finish();
   const configFile = (): string => {
@@ -225,7 +224,7 @@ describe('shim start with what containerd 2.3 and 1.6 write on stdin', () => {
 
   it('1.6: the runtime options Any in, the plain address out', async () => {
     const id = uniqueId('any');
-    const r = await shim(['start'], id, makeBundle(), [], google.protobuf.Any.encode(optionsAny(configFile())).finish());
+    const r = await shim(['start'], id, makeBundle(), [], optionsAny({ configPath: configFile() }));
     expect(r).toMatchObject({ code: 0, stderr: '', stdout: `unix://${socketOf(id)}` });
     const pid = await connectPid(socketOf(id), id);
     await callShutdown(socketOf(id));

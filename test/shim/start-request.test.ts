@@ -12,6 +12,7 @@ import { classifyStdin, startReply, startRequest } from '../../src/shim/start-re
 import {
   BOOTSTRAP_PARAMS,
   BOOTSTRAP_PARAMS_FIELDS,
+  bytes,
   CONFIG_PATH,
   CONTAINERD_ADDRESS,
   CONTAINERD_BINARY,
@@ -19,6 +20,7 @@ import {
   NAMESPACE,
   OPTIONS,
   OPTIONS_ANY,
+  optionsAny,
   SANDBOX_ID,
   SOCKET_DIR,
   START_FIXTURES,
@@ -27,11 +29,7 @@ import {
 
 const { BootstrapParams, BootstrapResult } = containerd.runtime.bootstrap.v1;
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
-/** Bytes from hex with spaces between them. */
-const bytes = (h: string): Buffer => Buffer.from(h.replace(/\s+/g, ''), 'hex');
 const FLAGS = parseShimFlags(START_FIXTURES[0]!.argv);
-const optionsAny = (fields: runtimeoptions.v1.IOptions, typeUrl = 'runtimeoptions.v1.Options'): Uint8Array =>
-  google.protobuf.Any.encode({ type_url: typeUrl, value: runtimeoptions.v1.Options.encode(fields).finish() }).finish();
 const params = (p: containerd.runtime.bootstrap.v1.IBootstrapParams): Uint8Array => BootstrapParams.encode(p).finish();
 /** containerd 2.3's BootstrapParams for the fixture's sandbox, with `extra` changes. */
 const params23 = (extra: containerd.runtime.bootstrap.v1.IBootstrapParams = {}): Uint8Array =>
