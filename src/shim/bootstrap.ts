@@ -33,14 +33,14 @@ const STRING_FIELDS = {
 type StringKey = (typeof STRING_FIELDS)[keyof typeof STRING_FIELDS];
 
 /**
- * Throws a plain Error naming the field at fault. A known field with an unexpected wire
- * type is skipped, as Go's decoder treats it as an unknown field.
+ * From bytes or read fields; throws a plain Error naming the field at fault. A known field
+ * with an unexpected wire type is skipped, as Go's decoder treats it as an unknown field.
  */
-export function decodeBootstrapParams(bytes: Uint8Array): BootstrapParams {
+export function decodeBootstrapParams(message: Uint8Array | readonly WireField[]): BootstrapParams {
   const strings: Partial<Record<StringKey, string>> = {};
   const extensions: AnyMessage[] = [];
   let logLevel = 0;
-  for (const f of readFields(bytes)) {
+  for (const f of message instanceof Uint8Array ? readFields(message) : message) {
     if (f.type === 'varint') {
       // int32 enum: the low 32 bits, sign-extended (negative levels come as 10-byte varints).
       if (f.field === 3) logLevel = Number(BigInt.asIntN(32, f.value));

@@ -17,11 +17,11 @@ export interface AnyMessage {
 type BytesField = WireField & { type: 'bytes' };
 const isBytes = (f: WireField): f is BytesField => f.type === 'bytes';
 
-/** A google.protobuf.Any; unknown fields and fields of another wire type are skipped, as Go skips them. */
-export function decodeAny(bytes: Uint8Array): AnyMessage {
+/** A google.protobuf.Any, from bytes or read fields; unknown fields and fields of another wire type are skipped, as Go skips them. */
+export function decodeAny(message: Uint8Array | readonly WireField[]): AnyMessage {
   let typeUrl = '';
   let value: Uint8Array = new Uint8Array(0);
-  for (const f of readFields(bytes)) {
+  for (const f of message instanceof Uint8Array ? readFields(message) : message) {
     if (!isBytes(f)) continue;
     if (f.field === 1) typeUrl = wireString(f);
     else if (f.field === 2) value = f.value;

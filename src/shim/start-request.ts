@@ -51,13 +51,13 @@ export function classifyStdin(bytes: Uint8Array): StartInput {
   }
   if (!fields.some((f) => isBootstrapOnlyField(f.field))) {
     try {
-      return { form: 'runtime-options', options: decodeAny(bytes) };
+      return { form: 'runtime-options', options: decodeAny(fields) };
     } catch (err) {
       throw new Error(`runtime options on stdin (${size}) are malformed: ${(err as Error).message}`);
     }
   }
   try {
-    return { form: 'bootstrap', params: decodeBootstrapParams(bytes) };
+    return { form: 'bootstrap', params: decodeBootstrapParams(fields) };
   } catch (err) {
     throw new Error(`BootstrapParams on stdin (${size}) is malformed: ${(err as Error).message}`);
   }
