@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { CLOCK_TICKS_PER_SECOND, parseKeyValues, parsePidIo, parsePidStat } from '../procfs/process.js';
 import { parseCpuTimes, parseDiskstats, parseLoadavg, parseMeminfo, parseNetDev, parseVmstat } from '../procfs/system.js';
 import { cpuTimeItems, ioStatItems, meminfoItems, netdevItems, procStatItems, procStatusItems } from '../metrics/kata-items.js';
-import { formatPromText, gauge, type MetricFamily } from '../metrics/prom-text.js';
+import { counter, formatPromText, gauge, type MetricFamily } from '../metrics/prom-text.js';
 
 /** The /proc files read, as text; a file that could not be read is undefined and its families are left out. */
 export interface GuestProcFiles {
@@ -36,7 +36,7 @@ const FILES: Readonly<Record<keyof GuestProcFiles, string>> = {
 
 /** Kata's agent and guest families from the files. Pure. */
 export function guestFamilies(files: GuestProcFiles, scrapeCount: number): MetricFamily[] {
-  const out: MetricFamily[] = [{ name: 'kata_agent_scrape_count', help: 'Metrics scrape count', type: 'counter', samples: [{ name: 'kata_agent_scrape_count', labels: {}, value: scrapeCount }] }];
+  const out: MetricFamily[] = [counter('kata_agent_scrape_count', 'Metrics scrape count', scrapeCount)];
   const one = (name: string, help: string, value: number): MetricFamily => gauge(name, help, [[{}, value]]);
 
   const stat = files.selfStat === undefined ? undefined : parsePidStat(files.selfStat);

@@ -190,6 +190,11 @@ export function gauge(name: string, help: string, values: Iterable<readonly [Rea
   return { name, help, type: 'gauge', samples: [...values].map(([labels, value]) => ({ name, labels, value })) };
 }
 
+/** A counter family of one unlabelled sample. */
+export function counter(name: string, help: string, value: number): MetricFamily {
+  return { name, help, type: 'counter', samples: [{ name, labels: {}, value }] };
+}
+
 /** Every sample gets `extra`; where a sample already has one of these labels, `extra` wins. */
 export function withLabels(families: readonly MetricFamily[], extra: Readonly<Record<string, string>>): MetricFamily[] {
   return families.map((f) => ({ ...f, samples: f.samples.map((s) => ({ ...s, labels: { ...s.labels, ...extra } })) }));

@@ -3,11 +3,11 @@
 // exposition with the monitor's own kata_monitor_* families. A shim that does not answer
 // (hung, gone, broken text) is left out of that scrape and counted in
 // kata_monitor_scrape_failed_count; the scrape itself still succeeds.
-import { Counter, Gauge, Histogram, Registry, exponentialBuckets } from 'prom-client';
 import { invalidArgument } from '../errors/index.js';
 import type { Logger } from '../log/logger.js';
+import { exponentialBuckets, Histogram } from '../metrics/histogram.js';
 import { parseSandboxMetadata, podLabels, type SandboxMetadata } from '../metrics/pod-labels.js';
-import { formatPromText, mergeFamilies, parsePromText, withLabels, type MetricFamily } from '../metrics/prom-text.js';
+import { counter, formatPromText, gauge, mergeFamilies, parsePromText, withLabels, type MetricFamily } from '../metrics/prom-text.js';
 import { getFromShim } from '../shim/monitor-client.js';
 import { monitorSocketPath } from '../shim/monitor-server.js';
 import { findSandboxes, type SandboxSocket } from './discovery.js';
@@ -21,21 +21,13 @@ export interface KataMonitorOptions {
 }
 
 export class KataMonitor {
-  readonly #registry = new Registry();
-  readonly #running: Gauge;
-  readonly #scrapes: Counter;
-  readonly #failed: Counter;
-  readonly #durations: Histogram;
+  #scrapes = 0;
+  #failed = 0;
+  readonly #durations = new Histogram('kata_monitor_scrape_durations_histogram_milliseconds', 'Time used to scrape from shims', exponentialBuckets(1, 2, 10));
   /** Which pod each sandbox is: asked once per sandbox, forgotten when it is gone. */
   readonly #metadata = new Map<string, SandboxMetadata>();
 
-  constructor(private readonly opts: KataMonitorOptions) {
-    const registers = [this.#registry];
-    this.#running = new Gauge({ name: 'kata_monitor_running_shim_count', help: 'Running shim count(running sandboxes).', registers });
-    this.#scrapes = new Counter({ name: 'kata_monitor_scrape_count', help: 'Scape count.', registers });
-    this.#failed = new Counter({ name: 'kata_monitor_scrape_failed_count', help: 'Failed scape count.', registers });
-    this.#durations = new Histogram({ name: 'kata_monitor_scrape_durations_histogram_milliseconds', help: 'Time used to scrape from shims', buckets: exponentialBuckets(1, 2, 10), registers });
-  }
+  constructor(private readonly opts: KataMonitorOptions) {}
 
   /** The running sandboxes' ids. */
   async sandboxes(): Promise<string[]> {
@@ -45,14 +37,19 @@ export class KataMonitor {
   /** The whole node: the monitor's families, then every answering sandbox's, labelled and merged. */
   async metrics(): Promise<string> {
     const t0 = performance.now();
-    this.#scrapes.inc();
+    this.#scrapes++;
     const found = await findSandboxes(this.opts.sandboxesRoot);
-    this.#running.set(found.length);
     for (const id of this.#metadata.keys()) if (!found.some((s) => s.sandboxId === id)) this.#metadata.delete(id);
     const results = await Promise.all(found.map((s) => this.#scrape(s)));
-    const sandboxes = formatPromText(mergeFamilies(results.filter((r): r is MetricFamily[] => r !== undefined)));
+    const sandboxes = mergeFamilies(results.filter((r): r is MetricFamily[] => r !== undefined));
     this.#durations.observe(performance.now() - t0);
-    return (await this.#registry.metrics()) + sandboxes;
+    return formatPromText([
+      gauge('kata_monitor_running_shim_count', 'Running shim count(running sandboxes).', [[{}, found.length]]),
+      counter('kata_monitor_scrape_count', 'Scape count.', this.#scrapes),
+      counter('kata_monitor_scrape_failed_count', 'Failed scape count.', this.#failed),
+      this.#durations.family(),
+      ...sandboxes,
+    ]);
   }
 
   /** One sandbox's own /metrics, as its shim wrote it (Kata's /metrics?sandbox=). */
@@ -80,7 +77,7 @@ export class KataMonitor {
       this.#metadata.set(s.sandboxId, meta);
       return withLabels(parsePromText(text), podLabels(meta));
     } catch (err) {
-      this.#failed.inc();
+      this.#failed++;
       this.opts.log.warn({ sandbox: s.sandboxId, err: (err as Error).message }, 'sandbox left out of this scrape');
       return undefined;
     }
