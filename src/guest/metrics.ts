@@ -4,7 +4,7 @@
 // host shim parses it and re-exposes it on its /metrics.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CLOCK_TICKS_PER_SECOND, parseKeyValues, parsePidIo, parsePidStat } from '../procfs/process.js';
+import { clockTicksTo, parseKeyValues, parsePidIo, parsePidStat } from '../procfs/process.js';
 import { parseCpuTimes, parseDiskstats, parseLoadavg, parseMeminfo, parseNetDev, parseVmstat } from '../procfs/system.js';
 import { cpuTimeItems, ioStatItems, meminfoItems, netdevItems, procStatItems, procStatusItems } from '../metrics/kata-items.js';
 import { counter, formatPromText, gauge, type MetricFamily } from '../metrics/prom-text.js';
@@ -44,7 +44,7 @@ export function guestFamilies(files: GuestProcFiles, scrapeCount: number): Metri
   if (stat) {
     out.push(
       one('kata_agent_threads', 'Agent process threads', stat.numThreads),
-      one('kata_agent_total_time', 'Agent process total time', (stat.utime + stat.stime) / CLOCK_TICKS_PER_SECOND),
+      one('kata_agent_total_time', 'Agent process total time', clockTicksTo(stat.utime + stat.stime, 's')),
       one('kata_agent_total_vm', 'Agent process total VM size', stat.vsize),
     );
   }

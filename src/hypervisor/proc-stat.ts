@@ -1,7 +1,7 @@
 // Processes as /proc/<pid>/stat shows them: a stopped (SIGSTOP) QEMU cannot answer QMP,
 // and a helper's forks outlive it in its process group.
 import { readdirSync, readFileSync } from 'node:fs';
-import { CLOCK_TICKS_PER_SECOND, parsePidStat } from '../procfs/process.js';
+import { clockTicksTo, parsePidStat } from '../procfs/process.js';
 
 /** One letter of proc(5): R running, S sleeping, D disk wait, T stopped, t traced, Z zombie... */
 export type ProcState = string;
@@ -34,7 +34,7 @@ export const processState = (pid: number): ProcState | undefined => readStat(pid
 /** CPU time `pid` has used, in ms, or undefined when it is gone. */
 export function processCpuMs(pid: number): number | undefined {
   const s = readStat(pid);
-  return s === undefined ? undefined : (s.cpuTicks * 1000) / CLOCK_TICKS_PER_SECOND;
+  return s === undefined ? undefined : clockTicksTo(s.cpuTicks, 'ms');
 }
 
 /** Stopped by a signal (T) or a tracer (t): it runs no code until SIGCONT, but SIGKILL still works. */

@@ -4,7 +4,7 @@
 // the Go side reports /proc/<pid>/status sizes in bytes and names io items `readbytes`; the
 // Rust agent reports them in kB (as the file does) and says `read_bytes`. Pure; shared by the
 // host shim and the guest agent.
-import { CLOCK_TICKS_PER_SECOND, type PidStat, type ProcValue } from '../procfs/process.js';
+import { clockTicksTo, type PidStat, type ProcValue } from '../procfs/process.js';
 import { CPU_TIME_COLUMNS, NET_DEV_COLUMNS, type CpuTimes, type NetDev } from '../procfs/system.js';
 
 export type LabelledValue = readonly [Readonly<Record<string, string>>, number];
@@ -76,5 +76,5 @@ export function meminfoItems(meminfo: ReadonlyMap<string, ProcValue>): LabelledV
 
 /** `cpu_time` items with their `cpu` ("total", "0", "1"...), in milliseconds as the Rust agent reports them. */
 export function cpuTimeItems(cpus: readonly CpuTimes[]): LabelledValue[] {
-  return cpus.flatMap((c) => CPU_TIME_COLUMNS.map((col): LabelledValue => [{ cpu: c.cpu, item: col }, (c.ticks[col] * 1000) / CLOCK_TICKS_PER_SECOND]));
+  return cpus.flatMap((c) => CPU_TIME_COLUMNS.map((col): LabelledValue => [{ cpu: c.cpu, item: col }, clockTicksTo(c.ticks[col], 'ms')]));
 }

@@ -3,7 +3,6 @@
 // containers' guest cgroups over a one-second sleep; here the host side is the VM's
 // processes (QEMU and its helpers, from /proc) and the interval is the one between two
 // scrapes, so a scrape never waits. Pure.
-import { CLOCK_TICKS_PER_SECOND } from '../procfs/process.js';
 
 export interface OverheadSample {
   /** When the sample was taken, in ms on a monotonic clock. */
@@ -23,8 +22,6 @@ export interface PodOverhead {
   readonly cpuPercent: number | undefined;
   readonly memoryBytes: number;
 }
-
-export const ticksToNs = (ticks: number): number => (ticks * 1e9) / CLOCK_TICKS_PER_SECOND;
 
 export function podOverhead(prev: OverheadSample | undefined, cur: OverheadSample): PodOverhead {
   const memoryBytes = cur.hostMemoryBytes - cur.guestMemoryBytes;

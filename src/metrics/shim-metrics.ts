@@ -7,9 +7,10 @@
 import { withDeadline } from '../async/deadline.js';
 import { Mutex } from '../async/mutex.js';
 import type { Logger } from '../log/logger.js';
+import { clockTicksTo } from '../procfs/process.js';
 import { exponentialBuckets, LabelledHistogram } from './histogram.js';
 import { ioStatItems, netdevItems, procStatItems, procStatusItems, type LabelledValue } from './kata-items.js';
-import { podOverhead, ticksToNs, type OverheadSample } from './overhead.js';
+import { podOverhead, type OverheadSample } from './overhead.js';
 import { readProcessSample, type ProcessSample } from './process-sample.js';
 import { formatPromText, gauge, parsePromText, type MetricFamily } from './prom-text.js';
 
@@ -112,7 +113,7 @@ export class ShimMetrics {
   #setOverhead(vmProcs: readonly ProcessSample[], usage: { cpuNs: number; memoryBytes: number }): void {
     const sample: OverheadSample = {
       atMs: (this.opts.now ?? performance.now.bind(performance))(),
-      hostCpuNs: vmProcs.reduce((sum, p) => sum + (p.stat ? ticksToNs(p.stat.utime + p.stat.stime) : 0), 0),
+      hostCpuNs: vmProcs.reduce((sum, p) => sum + (p.stat ? clockTicksTo(p.stat.utime + p.stat.stime, 'ns') : 0), 0),
       hostMemoryBytes: vmProcs.reduce((sum, p) => sum + (p.status?.get('VmRSS')?.value ?? 0) * 1024, 0),
       guestCpuNs: usage.cpuNs,
       guestMemoryBytes: usage.memoryBytes,

@@ -2,7 +2,12 @@
 // files (the host shim for itself and QEMU, the guest agent for itself).
 
 /** The kernel's USER_HZ: /proc counts CPU time in these (100 on every Linux we run on). */
-export const CLOCK_TICKS_PER_SECOND = 100;
+const CLOCK_TICKS_PER_SECOND = 100;
+
+const PER_SECOND = { s: 1, ms: 1e3, ns: 1e9 } as const;
+
+/** CPU time in clock ticks, as /proc counts it, in `unit`; multiplied before divided, so whole results stay whole. */
+export const clockTicksTo = (ticks: number, unit: keyof typeof PER_SECOND): number => (ticks * PER_SECOND[unit]) / CLOCK_TICKS_PER_SECOND;
 
 /** The fields of /proc/<pid>/stat that anything here uses. */
 export interface PidStat {
