@@ -6,6 +6,11 @@ import { parseKeyValues, type ProcValue } from './process.js';
 /** /proc/meminfo by the kernel's key (MemTotal, Active(anon), HugePages_Total...). */
 export const parseMeminfo = (text: string): Map<string, ProcValue> => parseKeyValues(text);
 
+/** A row's numbers by column name, in order; a column the row lacks (or not a number) is 0. */
+function byColumn<C extends string>(columns: readonly C[], values: readonly number[]): Record<C, number> {
+  return Object.fromEntries(columns.map((c, i) => [c, values[i] || 0])) as Record<C, number>;
+}
+
 /** The ten columns of a `cpu` line of /proc/stat, in clock ticks; absent ones are 0. */
 export const CPU_TIME_COLUMNS = ['user', 'nice', 'system', 'idle', 'iowait', 'irq', 'softirq', 'steal', 'guest', 'guest_nice'] as const;
 export type CpuTimeColumn = (typeof CPU_TIME_COLUMNS)[number];
@@ -23,8 +28,7 @@ export function parseCpuTimes(text: string): CpuTimes[] {
     const m = /^cpu(\d*)\s+(.*)$/.exec(line);
     if (!m) continue;
     const values = (m[2] ?? '').trim().split(/\s+/).map(Number);
-    const ticks = Object.fromEntries(CPU_TIME_COLUMNS.map((c, i) => [c, values[i] || 0])) as Record<CpuTimeColumn, number>;
-    out.push({ cpu: m[1] === '' ? 'total' : (m[1] as string), ticks });
+    out.push({ cpu: m[1] === '' ? 'total' : (m[1] as string), ticks: byColumn(CPU_TIME_COLUMNS, values) });
   }
   return out;
 }
@@ -104,8 +108,7 @@ export function parseNetDev(text: string): NetDev[] {
     if (colon <= 0 || line.includes('|')) continue;
     const values = line.slice(colon + 1).trim().split(/\s+/).map(Number);
     if (values.length < NET_DEV_COLUMNS.length) continue;
-    const counters = Object.fromEntries(NET_DEV_COLUMNS.map((c, i) => [c, values[i] || 0])) as Record<NetDevColumn, number>;
-    out.push({ name: line.slice(0, colon).trim(), counters });
+    out.push({ name: line.slice(0, colon).trim(), counters: byColumn(NET_DEV_COLUMNS, values) });
   }
   return out;
 }
