@@ -4,6 +4,7 @@ import { constants } from 'node:fs';
 import { access, readFile, stat } from 'node:fs/promises';
 import { arch, freemem, release } from 'node:os';
 import { probeKvm, readHostFacts } from '../config/index.js';
+import { parseMeminfo } from '../procfs/system.js';
 import type { FileStatus, HostProbes, HostReport, VersionResult } from './host-probes.js';
 
 /** A hung binary must not hang `check`; QEMU answers --version in milliseconds. */
@@ -44,12 +45,12 @@ function commandVersion(path: string): Promise<VersionResult> {
 async function host(): Promise<HostReport> {
   const facts = await readHostFacts();
   const meminfo = await readFile('/proc/meminfo', 'utf8').catch(() => '');
-  const availableKiB = Number(/^MemAvailable:\s+(\d+) kB/m.exec(meminfo)?.[1] ?? NaN);
+  const available = parseMeminfo(meminfo).get('MemAvailable');
   return {
     ...facts,
     kernel: release(),
     architecture: GO_ARCH[arch()] ?? arch(),
-    memoryAvailableMiB: Math.floor(Number.isFinite(availableKiB) ? availableKiB / 1024 : freemem() / MiB),
+    memoryAvailableMiB: Math.floor(available?.kB ? available.value / 1024 : freemem() / MiB),
   };
 }
 
