@@ -89,15 +89,15 @@ export class ShimMetrics {
     ]);
     if (usage && vmProcs.length) this.#setOverhead(vmProcs, usage);
 
-    let guest = '';
+    let guest: MetricFamily[] = [];
     if (guestText !== undefined) {
       try {
-        guest = formatPromText(parsePromText(guestText));
+        guest = parsePromText(guestText);
       } catch (err) {
         this.opts.log.warn({ err: (err as Error).message }, 'metrics: the agent answered text that is not Prometheus text; left out');
       }
     }
-    const families: MetricFamily[] = [
+    return formatPromText([
       this.#rpc.family(),
       this.#agentRpc.family(),
       ...processFamilies('kata_shim', SHIM_HELP, self),
@@ -106,8 +106,8 @@ export class ShimMetrics {
       // A VM that is gone leaves the hypervisor's labelled families empty.
       ...processFamilies('kata_hypervisor', HYPERVISOR_HELP, vm ?? {}),
       gauge('kata_hypervisor_netdev', 'Net devices statistics.', netdevItems(vm?.netDev ?? [])),
-    ];
-    return formatPromText(families) + guest;
+      ...guest,
+    ]);
   }
 
   #setOverhead(vmProcs: readonly ProcessSample[], usage: { cpuNs: number; memoryBytes: number }): void {
