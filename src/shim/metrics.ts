@@ -133,8 +133,17 @@ function memoryV1(m: MemoryStats): MemoryV1 {
 
 /** containerd's BlkIOStat has the agent's list names; its entries add an (unknown) device name. */
 function blkioV1(b: CgroupStats['blkioStats']): io.containerd.cgroups.v1.BlkIOStat.$Properties {
-  const lists = Object.entries(b) as Array<[string, readonly BlkioEntry[]]>;
-  return Object.fromEntries(lists.map(([list, entries]) => [list, entries.map((e) => ({ ...e, device: '' }))]));
+  const v1 = (entries: readonly BlkioEntry[]) => entries.map((e) => ({ ...e, device: '' }));
+  return {
+    ioServiceBytesRecursive: v1(b.ioServiceBytesRecursive),
+    ioServicedRecursive: v1(b.ioServicedRecursive),
+    ioQueuedRecursive: v1(b.ioQueuedRecursive),
+    ioServiceTimeRecursive: v1(b.ioServiceTimeRecursive),
+    ioWaitTimeRecursive: v1(b.ioWaitTimeRecursive),
+    ioMergedRecursive: v1(b.ioMergedRecursive),
+    ioTimeRecursive: v1(b.ioTimeRecursive),
+    sectorsRecursive: v1(b.sectorsRecursive),
+  };
 }
 
 // ---- cgroup v2 ---------------------------------------------------------------------
