@@ -1,14 +1,14 @@
-// A shim's management socket without a shim: canned /metrics, /sandbox-metadata and
-// /agent-url, or a shim that never answers.
-import { createServer, type Server } from 'node:http';
+// A shim's management socket without a shim: the real endpoint (startMonitorServer) over a
+// canned source, whose /metrics may never answer.
 import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { MONITOR_SOCKET } from '../../src/shim/monitor-server.js';
+import { dirname } from 'node:path';
+import type { SandboxMetadata } from '../../src/metrics/pod-labels.js';
+import { monitorSocketPath, startMonitorServer } from '../../src/shim/monitor-server.js';
 
 export interface FakeShimOptions {
   metrics?: string;
   metadata?: unknown;
-  /** Accepts the connection and never answers. */
+  /** /metrics never answers. */
   hang?: boolean;
 }
 
@@ -19,25 +19,18 @@ export interface FakeShim {
 }
 
 export async function startFakeShim(root: string, sandboxId: string, o: FakeShimOptions): Promise<FakeShim> {
-  mkdirSync(join(root, sandboxId), { recursive: true });
+  const path = monitorSocketPath(sandboxId, root);
+  mkdirSync(dirname(path), { recursive: true });
   const requests: string[] = [];
-  const server: Server = createServer((req, res) => {
-    requests.push(req.url ?? '');
-    if (o.hang) return;
-    const body = req.url === '/metrics' ? o.metrics ?? '' : req.url === '/sandbox-metadata' ? JSON.stringify(o.metadata ?? { sandboxId }) : req.url === '/agent-url' ? `serial:///run/vc/vm/${sandboxId}/kata.sock\n` : undefined;
-    if (body === undefined) {
-      res.writeHead(404).end();
-      return;
-    }
-    res.writeHead(200, { 'content-type': 'text/plain' }).end(body);
-  });
-  await new Promise<void>((resolve) => server.listen(join(root, sandboxId, MONITOR_SOCKET), resolve));
-  return {
-    requests,
-    close: async () => {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeAllConnections();
-      await closed;
-    },
+  const served = <T>(endpoint: string, answer: () => T): T => {
+    requests.push(endpoint);
+    return answer();
   };
+  const server = await startMonitorServer(path, {
+    metrics: () => served('/metrics', () => (o.hang ? new Promise<string>(() => {}) : Promise.resolve(o.metrics ?? ''))),
+    metadata: () => served('/sandbox-metadata', () => (o.metadata ?? { sandboxId }) as SandboxMetadata),
+    agentUrl: () => served('/agent-url', () => `serial:///run/vc/vm/${sandboxId}/kata.sock`),
+    sizingReport: () => served('/sizing', () => ({})),
+  });
+  return { requests, close: () => server.close() };
 }
