@@ -2,10 +2,10 @@
 // console (Kata's kata-exec.go). The shim relays it on its management socket
 // (src/shim/debug-console-endpoint.ts). Bytes are copied raw both ways; the local terminal,
 // when stdin is one, is raw for the session and restored after it.
-import { request } from 'node:http';
 import type { Socket } from 'node:net';
 import { Code, RuntimeError } from '../errors/index.js';
 import { DEBUG_CONSOLE_PATH, DEBUG_CONSOLE_UPGRADE } from '../shim/debug-console-endpoint.js';
+import { upgradeOnShim } from '../shim/monitor-client.js';
 import { monitorSocketPath } from '../shim/monitor-server.js';
 
 /** The process's terminal as exec needs it; process.stdin/stdout in the CLI, fakes in tests. */
@@ -21,39 +21,15 @@ const SANDBOX_ID = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
 /** Sent when piped input ends: the shell's terminal reads it as end of input, so `echo cmd | kata-runtime exec` ends. */
 const EOT = Buffer.from([0x04]);
 
-/** Connects and upgrades; an error status becomes the shim's message. */
-export function requestDebugConsole(socketPath: string, query: { rows: number; cols: number; term: string }): Promise<{ socket: Socket; head: Buffer }> {
-  const params = new URLSearchParams({ rows: String(query.rows), cols: String(query.cols), term: query.term });
-  return new Promise((resolve, reject) => {
-    const req = request({
-      socketPath,
-      path: `${DEBUG_CONSOLE_PATH}?${params}`,
-      method: 'GET',
-      headers: { connection: 'Upgrade', upgrade: DEBUG_CONSOLE_UPGRADE },
-    });
-    req.on('upgrade', (_res, socket, head) => resolve({ socket, head }));
-    req.on('response', (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => reject(new RuntimeError(res.statusCode === 403 ? Code.PERMISSION_DENIED : Code.UNAVAILABLE, body.trim() || `HTTP ${res.statusCode}`)));
-    });
-    req.on('error', (err: NodeJS.ErrnoException) => {
-      const why = err.code === 'ENOENT' || err.code === 'ECONNREFUSED' ? `no running sandbox has this id (no ${socketPath})` : `${socketPath}: ${err.message}`;
-      reject(new RuntimeError(Code.UNAVAILABLE, why));
-    });
-    req.end();
-  });
-}
-
 export async function execDebugConsole(sandboxId: string, t: TerminalIo, stateRoot?: string): Promise<void> {
   if (!SANDBOX_ID.test(sandboxId)) throw new RuntimeError(Code.INVALID_ARGUMENT, `invalid sandbox id ${JSON.stringify(sandboxId)}`);
   const tty = t.stdout.isTTY === true;
-  const { socket, head } = await requestDebugConsole(monitorSocketPath(sandboxId, stateRoot), {
-    rows: tty ? (t.stdout.rows ?? 0) : 0,
-    cols: tty ? (t.stdout.columns ?? 0) : 0,
+  const query = new URLSearchParams({
+    rows: String(tty ? (t.stdout.rows ?? 0) : 0),
+    cols: String(tty ? (t.stdout.columns ?? 0) : 0),
     term: t.term ?? '',
   });
+  const { socket, head } = await upgradeOnShim(monitorSocketPath(sandboxId, stateRoot), `${DEBUG_CONSOLE_PATH}?${query}`, DEBUG_CONSOLE_UPGRADE);
   const raw = t.stdin.isTTY === true && typeof t.stdin.setRawMode === 'function';
   const restore = (): void => void (raw && t.stdin.setRawMode?.(false));
   // Raw, a terminal sends no SIGINT: only a signal from elsewhere ends us, with the terminal restored.

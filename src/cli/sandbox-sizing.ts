@@ -5,8 +5,8 @@ import { getFromShim } from '../shim/monitor-client.js';
 import { monitorSocketPath } from '../shim/monitor-server.js';
 import { Code, RuntimeError } from '../errors/index.js';
 
-export async function fetchSizing(socketPath: string, timeoutMs?: number): Promise<SizingReport> {
-  const body = await getFromShim(socketPath, '/sizing', timeoutMs);
+async function fetchSizing(socketPath: string): Promise<SizingReport> {
+  const body = await getFromShim(socketPath, '/sizing');
   try {
     return JSON.parse(body) as SizingReport;
   } catch (err) {
