@@ -3,10 +3,8 @@
 // (src/shim/debug-console-endpoint.ts). Bytes are copied raw both ways; the local terminal,
 // when stdin is one, is raw for the session and restored after it.
 import type { Socket } from 'node:net';
-import { Code, RuntimeError } from '../errors/index.js';
 import { DEBUG_CONSOLE_PATH, DEBUG_CONSOLE_UPGRADE } from '../shim/debug-console-endpoint.js';
-import { upgradeOnShim } from '../shim/monitor-client.js';
-import { monitorSocketPath } from '../shim/monitor-server.js';
+import { monitorSocketOf, upgradeOnShim } from '../shim/monitor-client.js';
 
 /** The process's terminal as exec needs it; process.stdin/stdout in the CLI, fakes in tests. */
 export interface TerminalIo {
@@ -15,21 +13,18 @@ export interface TerminalIo {
   readonly term: string | undefined;
 }
 
-/** Kata's VerifyContainerID: the id becomes a path, so nothing else gets through. */
-const SANDBOX_ID = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
-
 /** Sent when piped input ends: the shell's terminal reads it as end of input, so `echo cmd | kata-runtime exec` ends. */
 const EOT = Buffer.from([0x04]);
 
 export async function execDebugConsole(sandboxId: string, t: TerminalIo, stateRoot?: string): Promise<void> {
-  if (!SANDBOX_ID.test(sandboxId)) throw new RuntimeError(Code.INVALID_ARGUMENT, `invalid sandbox id ${JSON.stringify(sandboxId)}`);
+  const socketPath = monitorSocketOf(sandboxId, stateRoot);
   const tty = t.stdout.isTTY === true;
   const query = new URLSearchParams({
     rows: String(tty ? (t.stdout.rows ?? 0) : 0),
     cols: String(tty ? (t.stdout.columns ?? 0) : 0),
     term: t.term ?? '',
   });
-  const { socket, head } = await upgradeOnShim(monitorSocketPath(sandboxId, stateRoot), `${DEBUG_CONSOLE_PATH}?${query}`, DEBUG_CONSOLE_UPGRADE);
+  const { socket, head } = await upgradeOnShim(socketPath, `${DEBUG_CONSOLE_PATH}?${query}`, DEBUG_CONSOLE_UPGRADE);
   const raw = t.stdin.isTTY === true && typeof t.stdin.setRawMode === 'function';
   const restore = (): void => void (raw && t.stdin.setRawMode?.(false));
   // Raw, a terminal sends no SIGINT: only a signal from elsewhere ends us, with the terminal restored.

@@ -1,8 +1,7 @@
 // `kata-runtime sandbox-sizing <sandbox-id>`: asks the sandbox's shim why its VM has
 // the size it has, over the management socket, and explains it in a few lines.
 import type { SizingReport } from '../sandbox/sandbox.js';
-import { getFromShim } from '../shim/monitor-client.js';
-import { monitorSocketPath } from '../shim/monitor-server.js';
+import { getFromShim, monitorSocketOf } from '../shim/monitor-client.js';
 import { Code, RuntimeError } from '../errors/index.js';
 
 async function fetchSizing(socketPath: string): Promise<SizingReport> {
@@ -48,6 +47,6 @@ export function explainSizing(r: SizingReport): string {
 }
 
 export async function sandboxSizing(id: string, json: boolean, out: (s: string) => void, stateRoot?: string): Promise<void> {
-  const report = await fetchSizing(monitorSocketPath(id, stateRoot));
+  const report = await fetchSizing(monitorSocketOf(id, stateRoot));
   out(json ? `${JSON.stringify(report, null, 2)}\n` : explainSizing(report));
 }

@@ -3,13 +3,11 @@
 // exposition with the monitor's own kata_monitor_* families. A shim that does not answer
 // (hung, gone, broken text) is left out of that scrape and counted in
 // kata_monitor_scrape_failed_count; the scrape itself still succeeds.
-import { invalidArgument } from '../errors/index.js';
 import type { Logger } from '../log/logger.js';
 import { exponentialBuckets, Histogram } from '../metrics/histogram.js';
 import { parseSandboxMetadata, podLabels, type SandboxMetadata } from '../metrics/pod-labels.js';
 import { counter, formatPromText, gauge, mergeFamilies, parsePromText, withLabels, type MetricFamily } from '../metrics/prom-text.js';
-import { getFromShim } from '../shim/monitor-client.js';
-import { monitorSocketPath } from '../shim/monitor-server.js';
+import { getFromShim, monitorSocketOf } from '../shim/monitor-client.js';
 import { findSandboxes, type SandboxSocket } from './discovery.js';
 
 export interface KataMonitorOptions {
@@ -62,8 +60,7 @@ export class KataMonitor {
   }
 
   #socketOf(sandboxId: string): string {
-    if (!/^[\w.-]+$/.test(sandboxId) || sandboxId === '.' || sandboxId === '..') throw invalidArgument(`not a sandbox id: ${JSON.stringify(sandboxId)}`);
-    return monitorSocketPath(sandboxId, this.opts.sandboxesRoot);
+    return monitorSocketOf(sandboxId, this.opts.sandboxesRoot);
   }
 
   async #scrape(s: SandboxSocket): Promise<MetricFamily[] | undefined> {

@@ -2,9 +2,20 @@
 // socket, for kata-runtime and kata-monitor. Errors say which socket and why, in a user's words.
 import { request, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import type { Socket } from 'node:net';
-import { Code, RuntimeError } from '../errors/index.js';
+import { Code, RuntimeError, invalidArgument } from '../errors/index.js';
+import { monitorSocketPath } from './monitor-server.js';
 
 const MONITOR_TIMEOUT_MS = 5_000;
+
+/** containerd's identifier rule (pkg/identifiers): every sandbox id containerd accepts, and nothing that walks out of a directory. */
+const SANDBOX_ID = /^[A-Za-z0-9]+(?:[._-][A-Za-z0-9]+)*$/;
+const MAX_SANDBOX_ID = 76;
+
+/** The management socket of the sandbox a user named; the id becomes a path, so it is checked first (INVALID_ARGUMENT). */
+export function monitorSocketOf(sandboxId: string, stateRoot?: string): string {
+  if (sandboxId.length > MAX_SANDBOX_ID || !SANDBOX_ID.test(sandboxId)) throw invalidArgument(`invalid sandbox id ${JSON.stringify(sandboxId)}`);
+  return monitorSocketPath(sandboxId, stateRoot);
+}
 
 type Answer = { readonly kind: 'response'; readonly status: number; readonly body: string } | { readonly kind: 'upgrade'; readonly socket: Socket; readonly head: Buffer };
 
