@@ -16,7 +16,7 @@ export const DEBUG_CONSOLE_KERNEL_PARAM = 'agent.debug_console';
 const OPEN = 'KATA_DEBUG_CONSOLE_OPEN';
 const READY = 'KATA_DEBUG_CONSOLE_READY';
 /** An open line longer than this is not one. */
-export const MAX_OPEN_LINE = 256;
+const MAX_OPEN_LINE = 256;
 /** Output frames carry at most this much; the guest splits larger chunks. */
 export const MAX_FRAME_DATA = 64 * 1024;
 
@@ -116,5 +116,45 @@ export class ConsoleReplyDecoder {
       this.#pending = this.#pending.subarray(HEADER + length);
     }
     return frames;
+  }
+}
+
+const OPEN_MARKER = Buffer.from(OPEN);
+
+/**
+ * What the guest reads until a session opens: the first open line that parses, and the input
+ * after it. Bytes before it are dropped; a line that starts like one but does not parse is
+ * handed to `onBadLine` and skipped. Empty again once it has found one.
+ */
+export class ConsoleOpenDecoder {
+  #pending: Buffer = Buffer.alloc(0);
+
+  constructor(private readonly onBadLine: (err: Error) => void) {}
+
+  push(chunk: Buffer): { readonly open: ConsoleOpen; readonly rest: Buffer } | undefined {
+    this.#pending = Buffer.concat([this.#pending, chunk]);
+    for (;;) {
+      const at = this.#pending.indexOf(OPEN_MARKER);
+      if (at < 0) {
+        // Keep only a tail that could still be the start of an open line.
+        this.#pending = this.#pending.subarray(Math.max(0, this.#pending.length - OPEN_MARKER.length + 1));
+        return undefined;
+      }
+      const eol = this.#pending.indexOf(0x0a, at);
+      if (eol < 0) {
+        if (this.#pending.length - at > MAX_OPEN_LINE) this.#pending = this.#pending.subarray(at + 1);
+        return undefined;
+      }
+      const line = this.#pending.subarray(at, eol).toString('latin1');
+      this.#pending = this.#pending.subarray(eol + 1);
+      try {
+        const open = parseOpen(line);
+        const rest = this.#pending;
+        this.#pending = Buffer.alloc(0);
+        return { open, rest };
+      } catch (err) {
+        this.onBadLine(err as Error);
+      }
+    }
   }
 }

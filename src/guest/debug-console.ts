@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../log/logger.js';
-import { DEBUG_CONSOLE_PORT, MAX_OPEN_LINE, encodeFrames, parseOpen, readyLine, type ConsoleOpen } from '../agent/debug-console-protocol.js';
+import { ConsoleOpenDecoder, DEBUG_CONSOLE_PORT, encodeFrames, readyLine, type ConsoleOpen } from '../agent/debug-console-protocol.js';
 import { serveSerialPort, servePort, type PortIo, type SerialChannel } from './serial-channel.js';
 import { TelnetDecoder, encodeInput, nawsFrame } from './telnet.js';
 
@@ -18,8 +18,6 @@ export interface DebugConsoleOptions {
   readonly shell: string;
   readonly log: Logger;
 }
-
-const OPEN_MARKER = Buffer.from('KATA_DEBUG_CONSOLE_OPEN');
 
 /** Finds the port and serves it; undefined (with a warning) when the VM has none. */
 export async function startDebugConsole(o: DebugConsoleOptions): Promise<SerialChannel | undefined> {
@@ -45,7 +43,7 @@ export function serveDebugConsole(port: PortIo, o: DebugConsoleOptions, idlePoll
  * disconnection still gets a shell).
  */
 export function consoleSession(stream: Duplex, o: DebugConsoleOptions): void {
-  let pending = Buffer.alloc(0);
+  const opening = new ConsoleOpenDecoder((err) => o.log.warn({ err: err.message }, 'debug console: bad open line ignored'));
   let shell: ChildProcess | undefined;
   let ended = false;
 
@@ -87,29 +85,8 @@ export function consoleSession(stream: Duplex, o: DebugConsoleOptions): void {
       shell.stdin?.write(encodeInput(chunk));
       return;
     }
-    pending = Buffer.concat([pending, chunk]);
-    const at = pending.indexOf(OPEN_MARKER);
-    if (at < 0) {
-      pending = pending.subarray(Math.max(0, pending.length - OPEN_MARKER.length + 1));
-      return;
-    }
-    const eol = pending.indexOf(0x0a, at);
-    if (eol < 0) {
-      if (pending.length - at > MAX_OPEN_LINE) pending = pending.subarray(at + 1);
-      return;
-    }
-    const line = pending.subarray(at, eol).toString('latin1');
-    const rest = pending.subarray(eol + 1);
-    pending = Buffer.alloc(0);
-    let open: ConsoleOpen;
-    try {
-      open = parseOpen(line);
-    } catch (err) {
-      o.log.warn({ err: (err as Error).message }, 'debug console: bad open line ignored');
-      if (rest.length) receive(rest);
-      return;
-    }
-    start(open, rest);
+    const opened = opening.push(chunk);
+    if (opened) start(opened.open, opened.rest);
   };
 
   stream.on('data', receive);
