@@ -36,7 +36,8 @@ const TERM = /^[A-Za-z0-9._+-]{1,64}$/;
 export const DEFAULT_TERM = 'vt100';
 
 export const validTerm = (term: string | undefined): string => (term && TERM.test(term) ? term : DEFAULT_TERM);
-const validSize = (n: number): number => (Number.isInteger(n) && n > 0 && n <= 0xffff ? n : 0);
+/** A terminal size the protocol carries; anything else is 0, "no terminal". */
+export const validSize = (n: number): number => (Number.isInteger(n) && n > 0 && n <= 0xffff ? n : 0);
 
 export function encodeOpen(o: ConsoleOpen): Buffer {
   if (!NONCE.test(o.nonce)) throw invalidArgument(`debug console: nonce ${JSON.stringify(o.nonce)} is not 8-64 hex digits`);

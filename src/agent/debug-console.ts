@@ -7,7 +7,7 @@ import type { Socket } from 'node:net';
 import { Duplex } from 'node:stream';
 import { withDeadline } from '../async/deadline.js';
 import { Code, RuntimeError, toRuntimeError } from '../errors/index.js';
-import { ConsoleReplyDecoder, encodeOpen, type ConsoleFrame } from './debug-console-protocol.js';
+import { ConsoleReplyDecoder, encodeOpen, validSize, validTerm, type ConsoleFrame } from './debug-console-protocol.js';
 import { connectUnix } from './transport/unix.js';
 
 export interface DebugConsoleRequest {
@@ -16,6 +16,13 @@ export interface DebugConsoleRequest {
   readonly cols: number;
   readonly term: string;
 }
+
+/** A request from what a client sent: a size or TERM it cannot use means "no terminal" or the default TERM. Pure. */
+export const debugConsoleRequest = (rows: number, cols: number, term: string | undefined): DebugConsoleRequest => ({
+  rows: validSize(rows),
+  cols: validSize(cols),
+  term: validTerm(term),
+});
 
 /** How long the guest gets to start a shell and answer (TCG guests under load are slow). */
 export const CONSOLE_READY_TIMEOUT_MS = 20_000;

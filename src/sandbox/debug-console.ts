@@ -6,7 +6,7 @@ import type { KataConfig } from '../config/index.js';
 import { Code, RuntimeError, toRuntimeError } from '../errors/index.js';
 import type { Logger } from '../log/logger.js';
 
-export type { DebugConsoleRequest } from '../agent/debug-console.js';
+export { debugConsoleRequest, type DebugConsoleRequest } from '../agent/debug-console.js';
 
 export interface DebugConsoleGateOptions {
   readonly sandboxId: string;

@@ -6,9 +6,8 @@
 // which owns the VM, relays the session instead.
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { DebugConsoleRequest } from '../agent/debug-console.js';
-import { validTerm } from '../agent/debug-console-protocol.js';
 import { Code, toRuntimeError } from '../errors/index.js';
+import { debugConsoleRequest, type DebugConsoleRequest } from '../sandbox/sandbox.js';
 
 export const DEBUG_CONSOLE_PATH = '/debug-console';
 export const DEBUG_CONSOLE_UPGRADE = 'kata-debug-console';
@@ -18,11 +17,7 @@ export type OpenDebugConsole = (req: DebugConsoleRequest) => Promise<Duplex>;
 /** The client's terminal from the query; anything unusable means "no terminal" / the default TERM. Pure. */
 export function consoleRequestFromUrl(url: string): DebugConsoleRequest {
   const q = new URL(url, 'http://shim').searchParams;
-  const size = (v: string | null): number => {
-    const n = Number(v);
-    return Number.isInteger(n) && n > 0 && n <= 0xffff ? n : 0;
-  };
-  return { rows: size(q.get('rows')), cols: size(q.get('cols')), term: validTerm(q.get('term') ?? undefined) };
+  return debugConsoleRequest(Number(q.get('rows')), Number(q.get('cols')), q.get('term') ?? undefined);
 }
 
 /** HTTP status for a refusal. Pure. */
