@@ -25,7 +25,7 @@ export const debugConsoleRequest = (rows: number, cols: number, term: string | u
 });
 
 /** How long the guest gets to start a shell and answer (TCG guests under load are slow). */
-export const CONSOLE_READY_TIMEOUT_MS = 20_000;
+const CONSOLE_READY_TIMEOUT_MS = 20_000;
 
 /** The shell's terminal; `shellExited` tells a shell that ended from a connection that broke. */
 export class DebugConsoleStream extends Duplex {
@@ -73,7 +73,7 @@ export class DebugConsoleStream extends Duplex {
 }
 
 /** Opens a session on the console socket of a running VM. */
-export async function openDebugConsole(socketPath: string, req: DebugConsoleRequest, timeoutMs = CONSOLE_READY_TIMEOUT_MS): Promise<DebugConsoleStream> {
+export async function openDebugConsole(socketPath: string, req: DebugConsoleRequest): Promise<DebugConsoleStream> {
   const nonce = randomBytes(8).toString('hex');
   const socket = await connectUnix(socketPath, {}, `debug console socket ${socketPath}`).catch((err: unknown) => {
     throw new RuntimeError(Code.UNAVAILABLE, `debug console: cannot connect to ${socketPath}: ${toRuntimeError(err).message}`, { cause: err });
@@ -111,11 +111,11 @@ export async function openDebugConsole(socketPath: string, req: DebugConsoleRequ
   try {
     await withDeadline(
       answered,
-      timeoutMs,
+      CONSOLE_READY_TIMEOUT_MS,
       () =>
         new RuntimeError(
           Code.DEADLINE_EXCEEDED,
-          `debug console: the guest agent did not answer within ${timeoutMs / 1000} s (the guest image needs an agent that serves agent.debug_console)`,
+          `debug console: the guest agent did not answer within ${CONSOLE_READY_TIMEOUT_MS / 1000} s (the guest image needs an agent that serves agent.debug_console)`,
         ),
     );
     return stream;

@@ -12,13 +12,13 @@ export interface DebugConsoleGateOptions {
   readonly sandboxId: string;
   readonly config: KataConfig;
   readonly log: Logger;
-  /** Replaceable in tests. */
-  readonly open?: (socketPath: string, req: DebugConsoleRequest) => Promise<DebugConsoleStream>;
 }
 
+/** The console is one serial port: no session, one being opened, or one open. */
+type GateState = { readonly kind: 'idle' } | { readonly kind: 'opening' } | { readonly kind: 'open'; readonly session: DebugConsoleStream };
+
 export class DebugConsoleGate {
-  #busy = false;
-  #session: DebugConsoleStream | undefined;
+  #state: GateState = { kind: 'idle' };
   readonly #log: Logger;
 
   constructor(private readonly o: DebugConsoleGateOptions) {
@@ -40,27 +40,26 @@ export class DebugConsoleGate {
       );
     }
     if (vm instanceof RuntimeError) return refuse(vm);
-    if (this.#busy) {
+    if (this.#state.kind !== 'idle') {
       refuse(new RuntimeError(Code.ALREADY_EXISTS, `sandbox ${this.o.sandboxId}: a debug console session is already open (one at a time)`));
     }
-    this.#busy = true;
+    this.#state = { kind: 'opening' };
     const started = Date.now();
     let session: DebugConsoleStream;
     try {
-      session = await (this.o.open ?? openDebugConsole)(vm, req);
+      session = await openDebugConsole(vm, req);
     } catch (err) {
-      this.#busy = false;
+      this.#state = { kind: 'idle' };
       return refuse(toRuntimeError(err));
     }
-    this.#session = session;
+    this.#state = { kind: 'open', session };
     this.#log.info({ rows: req.rows, cols: req.cols, term: req.term }, 'debug console session opened');
     // Over when the shell ended (its output is all read) or the connection went away.
     let over = false;
     const release = (): void => {
       if (over) return;
       over = true;
-      this.#busy = false;
-      this.#session = undefined;
+      this.#state = { kind: 'idle' };
       this.#log.info({ durationMs: Date.now() - started, shellExited: session.shellExited }, 'debug console session closed');
     };
     session.once('end', release);
@@ -70,6 +69,6 @@ export class DebugConsoleGate {
 
   /** Hangs up an open session (the sandbox stops). */
   close(): void {
-    this.#session?.destroy();
+    if (this.#state.kind === 'open') this.#state.session.destroy();
   }
 }
