@@ -59,15 +59,14 @@ function reply(socket: Duplex, status: number, body: string): void {
   );
 }
 
-/** Handles one upgrade request of the management server; `open` is undefined where the shim has no sandbox. */
-export function serveUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, open: OpenDebugConsole | undefined): void {
+/** Handles one upgrade request of the management server. */
+export function serveUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, open: OpenDebugConsole): void {
   socket.on('error', () => socket.destroy());
   const path = new URL(req.url ?? '/', 'http://shim').pathname;
   if (path !== DEBUG_CONSOLE_PATH) return reply(socket, 404, `no upgrade at ${path}; the debug console is ${DEBUG_CONSOLE_PATH}`);
   if (req.headers.upgrade?.toLowerCase() !== DEBUG_CONSOLE_UPGRADE) {
     return reply(socket, 426, `${DEBUG_CONSOLE_PATH} needs Upgrade: ${DEBUG_CONSOLE_UPGRADE}`);
   }
-  if (!open) return reply(socket, 404, 'this shim has no sandbox with a debug console');
   void open(consoleRequestFromUrl(req.url ?? '/')).then(
     (shell) => relay(socket, head, shell),
     (err: unknown) => {

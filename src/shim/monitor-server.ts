@@ -22,7 +22,7 @@ export interface MonitorSource {
   metrics(): Promise<string>;
   metadata(): SandboxMetadata;
   /** `kata-runtime exec`: a shell in the VM (debug-console-endpoint.ts). */
-  debugConsole?: OpenDebugConsole;
+  debugConsole: OpenDebugConsole;
 }
 
 export interface MonitorServer {

@@ -58,7 +58,13 @@ describe('kata-runtime sandbox-sizing', () => {
     const root = mkdtempSync(join(tmpdir(), 'sbs-'));
     dirs.push(root);
     mkdirSync(join(root, 'sb1'));
-    const server = await startMonitorServer(monitorSocketPath('sb1', root), { sizingReport: () => report, agentUrl: () => 'serial:///x', metrics: async () => '', metadata: () => ({ sandboxId: 'sb1' }) });
+    const server = await startMonitorServer(monitorSocketPath('sb1', root), {
+      sizingReport: () => report,
+      agentUrl: () => 'serial:///x',
+      metrics: async () => '',
+      metadata: () => ({ sandboxId: 'sb1' }),
+      debugConsole: () => Promise.reject(new Error('no debug console in this test')),
+    });
     try {
       const text = io(root);
       expect(await main(['sandbox-sizing', 'sb1'], text)).toBe(0);
