@@ -53,5 +53,5 @@ async function env({ io, config, flags }: CommandContext): Promise<number> {
   return 0;
 }
 
-/** Commands that run against a loaded configuration; `sandbox-sizing` will join them. */
+/** Commands that run against a loaded configuration. */
 export const CONFIG_COMMANDS: Partial<Record<CommandName, ConfigCommand>> = { check, env };

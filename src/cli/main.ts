@@ -4,12 +4,23 @@ import { loadConfig, type KataConfig } from '../config/index.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { Code, RuntimeError, toRuntimeError } from '../errors/index.js';
 import { execDebugConsole } from './exec.js';
-import { parseArgs } from './args.js';
+import { parseArgs, type CommandName } from './args.js';
 import { sandboxSizing } from './sandbox-sizing.js';
 import type { CliIo } from './cli-io.js';
 import { CONFIG_COMMANDS } from './commands.js';
 import { usageText } from './usage.js';
 import { versionText } from './version.js';
+
+type SandboxCommand = (sandboxId: string, flags: ReadonlySet<string>, io: CliIo) => Promise<void>;
+
+/** Commands that ask a running sandbox's shim, by id, without a configuration. */
+const SANDBOX_COMMANDS: Partial<Record<CommandName, SandboxCommand>> = {
+  'sandbox-sizing': (id, flags, io) => sandboxSizing(id, flags.has('--json'), io.stdout, io.sandboxStateRoot),
+  exec: async (id, _flags, io) => {
+    if (!io.terminal) throw new RuntimeError(Code.FAILED_PRECONDITION, 'exec needs a terminal or pipes on stdin and stdout');
+    await execDebugConsole(id, io.terminal, io.sandboxStateRoot);
+  },
+};
 
 /** `argv` excludes node and the script: process.argv.slice(2). */
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {
@@ -30,19 +41,10 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     io.stdout(`${versionText()}\n`);
     return 0;
   }
-  if (args.command === 'sandbox-sizing') {
+  const onSandbox = SANDBOX_COMMANDS[args.command];
+  if (onSandbox) {
     try {
-      await sandboxSizing(args.argument!, args.flags.has('--json'), io.stdout, io.sandboxStateRoot);
-      return 0;
-    } catch (err) {
-      io.stderr(`kata-runtime: ${toRuntimeError(err).message}\n`);
-      return 1;
-    }
-  }
-  if (args.command === 'exec') {
-    try {
-      if (!io.terminal) throw new RuntimeError(Code.FAILED_PRECONDITION, 'exec needs a terminal or pipes on stdin and stdout');
-      await execDebugConsole(args.argument!, io.terminal, io.sandboxStateRoot);
+      await onSandbox(args.argument!, args.flags, io);
       return 0;
     } catch (err) {
       io.stderr(`kata-runtime: ${toRuntimeError(err).message}\n`);
