@@ -4,12 +4,11 @@
 // The pty comes from busybox `telnetd -i` (Node cannot allocate one; see tty-session.ts),
 // without -K, so a session ends once the shell and everything it left on the terminal are
 // gone and their output was relayed. The bytes on the port: src/agent/debug-console-protocol.ts.
-import { spawn, type ChildProcess } from 'node:child_process';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../log/logger.js';
 import { ConsoleOpenDecoder, DEBUG_CONSOLE_PORT, encodeFrames, readyLine, type ConsoleOpen } from '../agent/debug-console-protocol.js';
 import { serveSerialPort, servePort, type PortIo, type SerialChannel } from './serial-channel.js';
-import { TelnetDecoder, encodeInput, nawsFrame } from './telnet.js';
+import { spawnOnPty, type PtyProcess } from './tty-session.js';
 
 export interface DebugConsoleOptions {
   /** busybox telnetd and its leading arguments. */
@@ -44,37 +43,36 @@ export function serveDebugConsole(port: PortIo, o: DebugConsoleOptions, idlePoll
  */
 export function consoleSession(stream: Duplex, o: DebugConsoleOptions): void {
   const opening = new ConsoleOpenDecoder((err) => o.log.warn({ err: err.message }, 'debug console: bad open line ignored'));
-  let shell: ChildProcess | undefined;
+  let shell: PtyProcess | undefined;
   let ended = false;
 
   const start = (open: ConsoleOpen, rest: Buffer): void => {
-    const [file, ...lead] = o.telnetd;
-    const child = spawn(file as string, [...lead, '-i', '-f', '/dev/null', '-l', o.shell], {
-      stdio: ['pipe', 'pipe', 'pipe'],
-      cwd: '/',
-      env: { PATH: '/usr/bin:/usr/sbin:/bin:/sbin', HOME: '/root', TERM: open.term, SHELL: o.shell },
-    });
-    shell = child;
+    const pty = spawnOnPty(
+      {
+        telnetd: o.telnetd,
+        program: o.shell,
+        endWithProgram: false,
+        size: open,
+        spawn: { cwd: '/', env: { PATH: '/usr/bin:/usr/sbin:/bin:/sbin', HOME: '/root', TERM: open.term, SHELL: o.shell } },
+      },
+      (data) => {
+        if (data.length === 0 || ended || !stream.writable) return true;
+        let ok = true;
+        for (const b of encodeFrames({ type: 'output', data })) ok = stream.write(b) && ok;
+        return ok;
+      },
+    );
+    shell = pty;
+    const child = pty.child;
     const log = o.log.child({ session: open.nonce.slice(0, 8) });
     log.info({ pid: child.pid, rows: open.rows, cols: open.cols, term: open.term }, 'debug console session started');
-    // EOF on telnetd's stdin would end the session: stdin is only written, never ended.
-    child.stdin?.on('error', () => undefined);
     child.stderr?.resume();
     child.once('error', (err) => log.warn({ err: err.message }, 'debug console shell could not start'));
     stream.write(readyLine(open.nonce));
-    if (open.rows > 0 && open.cols > 0) child.stdin?.write(nawsFrame(open.rows, open.cols));
-    if (rest.length > 0) child.stdin?.write(encodeInput(rest));
-    const decoder = new TelnetDecoder();
-    child.stdout?.on('data', (chunk: Buffer) => {
-      const data = decoder.decode(chunk);
-      if (data.length === 0 || ended || !stream.writable) return;
-      let ok = true;
-      for (const b of encodeFrames({ type: 'output', data })) ok = stream.write(b) && ok;
-      if (!ok) child.stdout?.pause();
-    });
-    stream.on('drain', () => child.stdout?.resume());
+    if (rest.length > 0) void pty.write(rest).catch(() => undefined);
+    stream.on('drain', () => pty.resume());
     child.once('close', (code, signal) => {
-      if (shell === child) shell = undefined;
+      if (shell === pty) shell = undefined;
       log.info({ code, signal }, 'debug console session ended');
       if (!ended && stream.writable) for (const b of encodeFrames({ type: 'exit' })) stream.write(b);
     });
@@ -82,7 +80,7 @@ export function consoleSession(stream: Duplex, o: DebugConsoleOptions): void {
 
   const receive = (chunk: Buffer): void => {
     if (shell) {
-      shell.stdin?.write(encodeInput(chunk));
+      void shell.write(chunk).catch(() => undefined);
       return;
     }
     const opened = opening.push(chunk);
@@ -94,7 +92,7 @@ export function consoleSession(stream: Duplex, o: DebugConsoleOptions): void {
     if (ended) return;
     ended = true;
     // Closing telnetd's pty hangs up the shell (SIGHUP), as closing a terminal does.
-    shell?.kill('SIGKILL');
+    shell?.child.kill('SIGKILL');
   };
   stream.once('end', hangUp);
   stream.once('close', hangUp);
