@@ -31,6 +31,7 @@ export async function startFakeShim(root: string, sandboxId: string, o: FakeShim
     metadata: () => served('/sandbox-metadata', () => (o.metadata ?? { sandboxId }) as SandboxMetadata),
     agentUrl: () => served('/agent-url', () => `serial:///run/vc/vm/${sandboxId}/kata.sock`),
     sizingReport: () => served('/sizing', () => ({})),
+    debugConsole: () => Promise.reject(new Error('no debug console in this fake shim')),
   });
   return { requests, close: () => server.close() };
 }
