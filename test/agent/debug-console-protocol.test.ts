@@ -1,6 +1,7 @@
 // The debug console's bytes: the open line, the ready line, output and exit frames.
 import { describe, expect, it } from 'vitest';
 import {
+  ConsoleOpenDecoder,
   ConsoleReplyDecoder,
   DEFAULT_TERM,
   MAX_FRAME_DATA,
@@ -32,6 +33,30 @@ describe('open line', () => {
     expect(() => parseOpen('GET / HTTP/1.1')).toThrow(/expected KATA_DEBUG_CONSOLE_OPEN/);
     expect(() => parseOpen('KATA_DEBUG_CONSOLE_OPEN nonce=xyz')).toThrow(/valid nonce/);
     expect(() => encodeOpen({ nonce: 'short', rows: 0, cols: 0, term: '' })).toThrow(/hex digits/);
+  });
+});
+
+describe('open decoder (the guest side)', () => {
+  const open = { nonce: NONCE, rows: 24, cols: 80, term: 'vt100' };
+
+  it('finds the open line after noise, split across chunks, and hands over what follows it', () => {
+    const bad: Error[] = [];
+    const d = new ConsoleOpenDecoder((e) => bad.push(e));
+    const line = encodeOpen(open);
+    expect(d.push(Buffer.from('stale bytes from an earlier client\n'))).toBeUndefined();
+    expect(d.push(line.subarray(0, 10))).toBeUndefined();
+    const got = d.push(Buffer.concat([line.subarray(10), Buffer.from('ls\n')]));
+    expect(got?.open).toEqual(open);
+    expect(got?.rest.toString()).toBe('ls\n');
+    expect(bad).toEqual([]);
+  });
+
+  it('skips a line that starts like an open line but does not parse, and reports it', () => {
+    const bad: Error[] = [];
+    const d = new ConsoleOpenDecoder((e) => bad.push(e));
+    const got = d.push(Buffer.concat([Buffer.from('KATA_DEBUG_CONSOLE_OPEN nonce=xyz\n'), encodeOpen(open)]));
+    expect(got?.open).toEqual(open);
+    expect(bad.map((e) => e.message)).toEqual([expect.stringMatching(/valid nonce/)]);
   });
 });
 
