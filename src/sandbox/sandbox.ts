@@ -25,7 +25,6 @@ import type { DebugConsoleRequest } from './debug-console.js';
 export type { ExitInfo, SandboxEvent, SandboxEventSink } from './events.js';
 export type { HostStdio, ProcessStreams, StdioPaths } from './process.js';
 export type { SizingReport } from './resources.js';
-export { debugConsoleRequest, type DebugConsoleRequest } from './debug-console.js';
 
 export interface SandboxOptions extends PodVmSettings {
   /** Every state change, in order, synchronously. */

@@ -7,7 +7,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { Code, toRuntimeError } from '../errors/index.js';
-import { debugConsoleRequest, type DebugConsoleRequest } from '../sandbox/sandbox.js';
+import { debugConsoleRequest, type DebugConsoleRequest } from '../sandbox/debug-console.js';
 
 export const DEBUG_CONSOLE_PATH = '/debug-console';
 export const DEBUG_CONSOLE_UPGRADE = 'kata-debug-console';
