@@ -52,9 +52,13 @@ function levelValue(level: string): number {
   return v;
 }
 
-const sleepCell = new Int32Array(new SharedArrayBuffer(4));
+/**
+ * Made on first use: the guest agent's V8 startup snapshot is built where SharedArrayBuffer
+ * does not exist (node --build-snapshot), and this module is in it.
+ */
+let sleepCell: Int32Array | undefined;
 /** Blocks this thread for `ms` without spinning (for writers that must stay synchronous). */
-export const sleepSync = (ms: number): void => void Atomics.wait(sleepCell, 0, 0, ms);
+export const sleepSync = (ms: number): void => void Atomics.wait((sleepCell ??= new Int32Array(new SharedArrayBuffer(4))), 0, 0, ms);
 
 /** How long a write that the pipe refused (EAGAIN) waits before it is tried again. */
 const EAGAIN_RETRY_MS = 1;
